@@ -1,0 +1,187 @@
+"""An ordered set of calibrated cameras, with the calibration TOML of Pose2Sim / anipose / SIMSPINE.
+
+TOML layout (one section per camera, plus an optional ``[metadata]`` section)::
+
+    [cam_01]
+    name = "cam_01"
+    size = [ 1088.0, 1920.0]                  # [width, height] px
+    matrix = [ [ fx, 0, cx], [ 0, fy, cy], [ 0, 0, 1]]
+    distortions = [ k1, k2, p1, p2]           # OpenCV order (k1..k4 when fisheye)
+    rotation = [ rx, ry, rz]                  # Rodrigues, world -> camera
+    translation = [ tx, ty, tz]               # m, x_cam = R x_world + t
+    fisheye = false
+
+Floats are written with Python's shortest round-trip repr, so read -> write -> read is exact.
+A camera in Human3.6M's own distortion convention carries the extra key ``distortion_model = "h36m"``
+(other readers ignore unknown keys).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from calibration.arrays import namespace
+from calibration.camera import Camera
+from spine3d.errors import InputError
+from spine3d.io import write_text_atomic
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_REQUIRED = ("size", "matrix", "distortions", "rotation", "translation")
+
+
+@dataclass(frozen=True, eq=False)
+class CameraRig:
+    """Ordered cameras, iterable and indexable by position or name.
+
+    Attributes:
+        cameras: the C cameras, in order (this order is the C axis of every multi-view array).
+        metadata: extra TOML ``[metadata]`` entries, kept for round trips.
+    """
+
+    cameras: tuple[Camera, ...]
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        names = [c.name for c in self.cameras]
+        if len(set(names)) != len(names):
+            raise InputError(f"camera names must be unique, got {names}")
+
+    # -- container protocol -------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.cameras)
+
+    def __iter__(self) -> Iterator[Camera]:
+        return iter(self.cameras)
+
+    def __getitem__(self, key: int | str) -> Camera:
+        if isinstance(key, str):
+            for cam in self.cameras:
+                if cam.name == key:
+                    return cam
+            raise KeyError(f"no camera named {key!r}; rig has {self.names}")
+        return self.cameras[key]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.cameras]
+
+    def subset(self, keys: Sequence[int | str]) -> "CameraRig":
+        """A rig of the chosen cameras, in the given order."""
+        return replace(self, cameras=tuple(self[k] for k in keys))
+
+    # -- batched geometry ---------------------------------------------------------------------
+    def project(self, points_world: Any) -> Any:
+        """(..., 3) m world -> (C, ..., 2) px, distortion applied (numpy or torch)."""
+        xp = namespace(points_world)
+        return xp.stack([cam.project(points_world) for cam in self.cameras], axis=0)
+
+    @property
+    def projection_matrices(self) -> np.ndarray:
+        """(C, 3, 4) matrices K [R | t] for undistorted pixels."""
+        return np.stack([cam.P for cam in self.cameras])
+
+    @property
+    def centers(self) -> np.ndarray:
+        """(C, 3) camera centres, m, world frame."""
+        return np.stack([cam.center for cam in self.cameras])
+
+    # -- arrays (the SIMSPINE HDF5 calibration block) --------------------------------------------
+    def to_arrays(self) -> dict[str, Any]:
+        """names (C,), K (C,3,3), dist (C,D) (zero-padded), R (C,3,3), t (C,3) m, size (C,2) px."""
+        width = max(c.dist.size for c in self.cameras)
+        dist = np.zeros((len(self), width))
+        for i, cam in enumerate(self.cameras):  # C is tiny; this is I/O, not a hot path
+            dist[i, : cam.dist.size] = cam.dist
+        return {"names": self.names, "K": np.stack([c.K for c in self.cameras]), "dist": dist,
+                "R": np.stack([c.R for c in self.cameras]), "t": np.stack([c.t for c in self.cameras]),
+                "size": np.stack([c.size for c in self.cameras])}
+
+    @classmethod
+    def from_arrays(cls, names: Sequence[str], K: Any, dist: Any, R: Any, t: Any, size: Any,
+                    model: str = "pinhole") -> "CameraRig":
+        """Inverse of :meth:`to_arrays` (OpenCV convention unless ``model`` says otherwise)."""
+        return cls(tuple(Camera(str(n), size[i], K[i], dist[i], R[i], t[i], model) for i, n in enumerate(names)))
+
+    # -- TOML ---------------------------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "CameraRig":
+        """Read a Pose2Sim / anipose / SIMSPINE calibration TOML (see module docstring)."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a valid TOML file ({exc})", path) from None
+        cameras = [_camera_from_section(key, sec, path) for key, sec in data.items()
+                   if key != "metadata" and isinstance(sec, dict)]
+        if not cameras:
+            raise InputError("no camera sections found (expected [cam_01]-style tables with size, matrix, ...)", path)
+        try:
+            return cls(tuple(cameras), dict(data.get("metadata", {})))
+        except InputError as exc:
+            raise InputError(str(exc), path) from None
+
+    def to_toml(self, path: str | Path) -> None:
+        """Write the calibration TOML atomically (exact float round trip)."""
+        blocks = [_section_text(cam) for cam in self.cameras]
+        meta = self.metadata or {"adjusted": False, "error": 0.0}
+        blocks.append("[metadata]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in meta.items()))
+        write_text_atomic(path, "\n".join(blocks))
+
+    def __repr__(self) -> str:
+        return f"CameraRig({len(self)} cameras: {', '.join(self.names)})"
+
+
+def _camera_from_section(key: str, sec: dict, path: Path) -> Camera:
+    missing = [k for k in _REQUIRED if k not in sec]
+    if missing:
+        raise InputError(f"section [{key}] lacks {', '.join(missing)}", path)
+    model = sec.get("distortion_model", "fisheye" if sec.get("fisheye", False) else "pinhole")
+    try:
+        arrays = {k: np.asarray(sec[k], dtype=np.float64) for k in _REQUIRED}
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"section [{key}] has a non-numeric value ({exc})", path) from None
+    try:
+        return Camera.from_rvec(str(sec.get("name", key)), arrays["size"], arrays["matrix"], arrays["distortions"],
+                                arrays["rotation"], arrays["translation"], model)
+    except InputError as exc:
+        raise InputError(f"section [{key}]: {exc}", path) from None
+    except ValueError as exc:
+        raise InputError(f"section [{key}]: {exc}", path) from None
+
+
+def _section_text(cam: Camera) -> str:
+    key = cam.name if re.fullmatch(r"[A-Za-z0-9_-]+", cam.name) else _toml_value(cam.name)
+    lines = [f"[{key}]", f"name = {_toml_value(cam.name)}", f"size = {_toml_value(cam.size)}",
+             f"matrix = {_toml_value(cam.K)}", f"distortions = {_toml_value(cam.dist)}",
+             f"rotation = {_toml_value(cam.rvec)}", f"translation = {_toml_value(cam.t)}",
+             f"fisheye = {_toml_value(cam.model == 'fisheye')}"]
+    if cam.model == "h36m":
+        lines.append('distortion_model = "h36m"')
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if np.ndim(value) == 0:
+        return _toml_value(np.asarray(value).item())
+    return "[ " + ", ".join(_toml_value(v) for v in np.asarray(value).tolist()) + "]"

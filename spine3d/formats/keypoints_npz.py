@@ -1,0 +1,95 @@
+"""2D keypoints in a plain npz: the exchange format between detectors, the lifter and the triangulator.
+
+Keys:
+    keypoints   (T, J, 2|3) or (C, T, J, 2|3) px, origin top-left; an optional third channel is
+                the confidence. NaN marks a missing keypoint.
+    confidence  optional (T, J) or (C, T, J) in [0, 1] (must agree with a third channel if both exist).
+    image_size  optional [width, height] px, (2,) or (C, 2) (one per camera).
+    skeleton    optional layout name (see ``spine3d.skeletons.get_skeleton``); J must match it.
+Other keys are passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from spine3d.errors import InputError
+from spine3d.io import atomic_path
+from spine3d.skeletons import get_skeleton
+
+
+def validate_keypoints(arrays: dict[str, Any], path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Check a keypoints dict (see module doc); returns a copy with float arrays and ``skeleton`` as str."""
+    if "keypoints" not in arrays:
+        raise InputError(f"missing key 'keypoints' (keys: {', '.join(arrays) or 'none'})", path)
+    out = dict(arrays)
+    kp = _float_array(arrays["keypoints"], "keypoints", path)
+    if kp.ndim not in (3, 4) or kp.shape[-1] not in (2, 3):
+        raise InputError(f"'keypoints' has shape {kp.shape}, expected (T, J, 2|3) or (C, T, J, 2|3)", path)
+    out["keypoints"] = kp
+    if "confidence" in arrays:
+        conf = _float_array(arrays["confidence"], "confidence", path)
+        if conf.shape != kp.shape[:-1]:
+            raise InputError(f"'confidence' has shape {conf.shape}, expected {kp.shape[:-1]} (keypoints' leading "
+                             "axes)", path)
+        if kp.shape[-1] == 3 and not np.allclose(conf, kp[..., 2], equal_nan=True):
+            raise InputError("'confidence' disagrees with the third channel of 'keypoints'; keep one", path)
+        out["confidence"] = conf
+    if "image_size" in arrays:
+        size = _float_array(arrays["image_size"], "image_size", path)
+        cams = kp.shape[0] if kp.ndim == 4 else None
+        if size.shape not in ((2,), (cams, 2)) or not (size > 0).all():
+            wanted = "(2,)" if cams is None else f"(2,) or ({cams}, 2)"
+            raise InputError(f"'image_size' must be positive [width, height] of shape {wanted}, got {size.shape}",
+                             path)
+        out["image_size"] = size
+    if "skeleton" in arrays:
+        name = str(np.asarray(arrays["skeleton"]).item()) if np.size(arrays["skeleton"]) == 1 else None
+        if name is None:
+            raise InputError("'skeleton' must be a single layout name", path)
+        try:
+            skeleton = get_skeleton(name)
+        except InputError as exc:
+            raise InputError(str(exc), path) from exc
+        if skeleton.num_joints != kp.shape[-2]:
+            raise InputError(f"'keypoints' has {kp.shape[-2]} joints but skeleton {skeleton.name} has "
+                             f"{skeleton.num_joints}", path)
+        out["skeleton"] = name
+    return out
+
+
+def _float_array(value: Any, key: str, path) -> np.ndarray:
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise InputError(f"'{key}' must be numeric, got dtype {array.dtype}", path)
+    array = array.astype(np.result_type(array.dtype, np.float32), copy=False)
+    if np.isinf(array).any():
+        raise InputError(f"'{key}' holds infinite values (use NaN for missing)", path)
+    return array
+
+
+def read_keypoints_npz(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a keypoints npz (see module doc); returns a dict of arrays (``skeleton`` as str)."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise InputError("holds a single array; expected an npz with a 'keypoints' key", path)
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except (FileNotFoundError, InputError):
+        raise
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a readable npz file of plain arrays ({exc})", path) from exc
+    return validate_keypoints(arrays, path)
+
+
+def write_keypoints_npz(path: str | os.PathLike, **arrays: Any) -> None:
+    """Validate and write keypoints (see module doc) to an npz, atomically (compressed)."""
+    checked = validate_keypoints(arrays, path)
+    if "skeleton" in checked:
+        checked["skeleton"] = np.array(checked["skeleton"])
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **checked)

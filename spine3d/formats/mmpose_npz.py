@@ -1,0 +1,94 @@
+"""SIMSPINE's MMPose-style annotation files ``simspine_{train,test}.npz`` (one row per frame and camera).
+
+Keys (N rows, K joints): ``imgname`` (N,), ``center`` (N, 2) px, ``scale`` (N,), ``part``
+(N, K, 3) 2D px + visibility, ``S`` (N, K, 4) camera-frame m + visibility, ``S_world`` (N, K, 4)
+m + visibility, ``angles`` (N, 62), ``metadata`` (dict: root_name, root_index, joint_names,
+param_names, parent_ids). Arrays are returned as stored (no frame conversion).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from spine3d.errors import InputError
+
+ARRAY_KEYS: tuple[str, ...] = ("imgname", "center", "scale", "part", "S", "S_world", "angles")
+METADATA_KEYS: tuple[str, ...] = ("root_name", "root_index", "joint_names", "param_names", "parent_ids")
+NUM_ANGLES = 62
+
+
+def _expected_shapes(n: int, k: int) -> dict[str, tuple[int, ...]]:
+    return {"imgname": (n,), "center": (n, 2), "scale": (n,), "part": (n, k, 3), "S": (n, k, 4),
+            "S_world": (n, k, 4), "angles": (n, NUM_ANGLES)}
+
+
+def _read_metadata(data: Any, path) -> dict:
+    raw = data["metadata"]
+    meta = raw.item() if raw.dtype == object and raw.shape == () else None
+    if not isinstance(meta, dict):
+        raise InputError("'metadata' must be a pickled dict", path)
+    missing = [k for k in METADATA_KEYS if k not in meta]
+    if missing:
+        raise InputError(f"metadata lacks {', '.join(missing)}", path)
+    return meta
+
+
+def read_simspine_mmpose(path: str | os.PathLike, keys: Sequence[str] | None = None) -> dict[str, Any]:
+    """Read and validate a ``simspine_{train,test}.npz`` file.
+
+    Args:
+        path: the npz (pickled metadata: only open files you trust).
+        keys: array keys to load (default: all of ARRAY_KEYS); ``metadata`` is always loaded.
+
+    Returns:
+        dict of the arrays above plus ``metadata`` (a dict); ``scale`` stored as (N, 1) comes back (N,).
+    """
+    keys = ARRAY_KEYS if keys is None else tuple(keys)
+    unknown = [k for k in keys if k not in ARRAY_KEYS]
+    if unknown:
+        raise InputError(f"unknown keys requested {unknown}; the file format has {', '.join(ARRAY_KEYS)}", path)
+    try:
+        data = np.load(path, allow_pickle=True)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a readable npz file ({exc})", path) from exc
+    with data:
+        missing = [k for k in (*ARRAY_KEYS, "metadata") if k not in data.files]
+        if missing:
+            raise InputError(f"missing keys {', '.join(missing)}", path)
+        meta = _read_metadata(data, path)
+        shapes = {k: _stored_shape(data, k) for k in ARRAY_KEYS}  # from the headers: nothing loaded yet
+        if len(shapes["scale"]) == 2 and shapes["scale"][1] == 1:
+            shapes["scale"] = shapes["scale"][:1]
+        _check_shapes(shapes, len(meta["joint_names"]), path)
+        out: dict[str, Any] = {k: data[k] for k in keys}
+    if len(meta["param_names"]) != NUM_ANGLES:
+        raise InputError(f"metadata param_names has {len(meta['param_names'])} names, expected {NUM_ANGLES}", path)
+    if "scale" in out:
+        out["scale"] = out["scale"].reshape(-1)
+    for key in ("center", "scale", "part", "S", "S_world", "angles"):
+        if key in out and np.isinf(out[key]).any():  # NaN may mark missing values; inf is always corrupt
+            raise InputError(f"'{key}' holds infinite values", path)
+    out["metadata"] = meta
+    return out
+
+
+def _stored_shape(data: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...]:
+    """Shape of an array inside an npz, read from its .npy header without loading the data."""
+    with data.zip.open(f"{key}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return tuple(read(f)[0])
+
+
+def _check_shapes(shapes: dict[str, tuple[int, ...]], k: int, path) -> None:
+    n = shapes["imgname"][0] if len(shapes["imgname"]) == 1 else -1
+    for key, expected in _expected_shapes(n, k).items():
+        if shapes[key] != expected:
+            wanted = str(expected).replace("-1", "N")
+            raise InputError(f"'{key}' has shape {shapes[key]}, expected {wanted} (N rows, K={k} joints "
+                             "from metadata joint_names)", path)

@@ -1,0 +1,27 @@
+"""Shared fixtures: the read-only real data in ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ../shared/data; skips the test when the shared folder is not beside the repo."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real shared data not found at {SHARED_DATA} (clone the repo next to ../shared)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def h36m_cameras_pkl(shared_data: Path) -> Path:
+    path = shared_data / "h36m" / "cameras.pkl"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
