@@ -123,33 +123,34 @@ def mpjve(pred: np.ndarray, gt: np.ndarray, fps: float | None = None) -> float:
 
 
 def pck3d(pred: np.ndarray, gt: np.ndarray, threshold: float = 150.0, mask: np.ndarray | None = None) -> float:
-    """3D PCK: percentage of valid joints whose error is below ``threshold`` (no alignment).
+    """3D PCK: percentage of valid joints within ``threshold`` (error <= threshold; no alignment).
 
     ``threshold`` is in the input unit: the default 150 is the usual 150 mm, for inputs in mm
     (pass 0.15 for metres). Returns a percentage in [0, 100], NaN if no joint is valid.
     """
     err = joint_errors(pred, gt, "none")
     sel = broadcast_mask(mask, err.shape, "pck3d") & np.isfinite(err)
-    return nanmean_or_nan((err < threshold).astype(np.float64), sel) * 100.0
+    return nanmean_or_nan((err <= threshold).astype(np.float64), sel) * 100.0
 
 
 def auc(pred: np.ndarray, gt: np.ndarray, max_threshold: float = 150.0, steps: int = 31,
         mask: np.ndarray | None = None) -> float:
     """Area under the 3D PCK curve: mean PCK over ``steps`` thresholds evenly spaced on [0, max_threshold].
 
-    The default 31 thresholds 0, 5, ..., 150 follow the MPI-INF-3DHP protocol for inputs in mm.
+    The default 31 thresholds 0, 5, ..., 150 follow the MPI-INF-3DHP protocol for inputs in mm; a
+    joint counts at a threshold when its error is <= it, so a perfect prediction scores 100.
     Returns a percentage in [0, 100], NaN if no joint is valid.
     """
     err = joint_errors(pred, gt, "none")
     sel = broadcast_mask(mask, err.shape, "auc") & np.isfinite(err)
-    return pck_curve(err[sel], max_threshold, steps).mean() if sel.any() else float("nan")
+    return float(pck_curve(err[sel], max_threshold, steps).mean()) if sel.any() else float("nan")
 
 
 def pck_curve(errors: np.ndarray, max_threshold: float = 150.0, steps: int = 31) -> np.ndarray:
     """(steps,) PCK percentages of a flat array of finite errors at thresholds linspace(0, max, steps)."""
     thresholds = np.linspace(0.0, max_threshold, steps)
     errors = np.asarray(errors, dtype=np.float64).reshape(-1)
-    return (errors[None, :] < thresholds[:, None]).mean(-1) * 100.0
+    return (errors[None, :] <= thresholds[:, None]).mean(-1) * 100.0
 
 
 def per_joint_error(pred: np.ndarray, gt: np.ndarray, aligned: Alignment = "none") -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
 Each metric is first turned into an (N, J) score per frame and joint (NaN where excluded), so that
 any aggregate (a group's columns, an action's rows) is a plain mean over the finite entries:
 MPJPE / P-MPJPE / N-MPJPE are the aligned errors, MPJVE the velocity error of the pair ending at
-that frame, PCK 100 * (error < threshold) and AUC the PCK averaged over the thresholds (both
+that frame, PCK 100 * (error <= threshold) and AUC the PCK averaged over the thresholds (both
 linear in the entries, so their group means are the usual PCK / AUC of that group).
 
 Conventions: results are in mm (inputs in ``units`` are converted), MPJVE in mm per frame or mm/s
@@ -91,7 +91,7 @@ def evaluate(
     if root_idx is not None:
         pred, gt = root_relative(pred, root_idx), root_relative(gt, root_idx)
     scores = _scores(pred, gt, actions_arr, sequences, fps, pck_threshold, auc_steps)
-    cols = np.array([skel.group(g) for g in groups], dtype=np.float64).reshape(len(groups), -1)  # (G, J)
+    cols = np.array([skel.group(g) for g in groups], dtype=np.float64).reshape(len(groups), skel.num_joints)
     result = _breakdown(scores, skel, list(groups), cols, actions_arr)
     missing = (~valid_joints(pred, gt)).sum(0).astype(np.float64) @ cols.T
     result.missing = {g: int(v) for g, v in zip(groups, missing)}
@@ -169,13 +169,13 @@ def _scores(pred: np.ndarray, gt: np.ndarray, actions: np.ndarray | None, sequen
     err = joint_errors(pred, gt, "none")
     finite = np.isfinite(err)
     thresholds = np.linspace(0.0, threshold, steps)
-    auc = (err[..., None] < thresholds).mean(-1) * 100.0  # NaN err compares False; masked below
+    auc = (err[..., None] <= thresholds).mean(-1) * 100.0  # NaN err compares False; masked below
     return {
         "mpjpe": err,
         "p_mpjpe": joint_errors(pred, gt, "procrustes"),
         "n_mpjpe": joint_errors(pred, gt, "scale"),
         "mpjve": _velocity_scores(pred, gt, actions, sequences, fps),
-        "pck": np.where(finite, (err < threshold) * 100.0, np.nan),
+        "pck": np.where(finite, (err <= threshold) * 100.0, np.nan),
         "auc": np.where(finite, auc, np.nan),
     }
 

@@ -64,8 +64,7 @@ def p_mpjpe(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None 
     m = torch.where(frame_ok[..., None, None], m, eye)
     u, s, vt = torch.linalg.svd(m)
     d = torch.where(torch.linalg.det(u @ vt) < 0, -1.0, 1.0).to(m.dtype)  # reflection fix
-    flip = torch.ones_like(s)
-    flip = torch.cat([flip[..., :-1], d[..., None]], dim=-1)  # diag(1, 1, d)
+    flip = torch.cat([torch.ones_like(s[..., :-1]), d[..., None]], dim=-1)  # diag(1, 1, d)
     rot = (u * flip[..., None, :]) @ vt
     norm = (p_c**2).sum((-2, -1))
     factor = (s * flip).sum(-1) / torch.where(norm > 0, norm, torch.ones_like(norm))

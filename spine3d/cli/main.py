@@ -30,7 +30,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _available() -> list[tuple[str, str, str]]:
+def available_commands() -> list[tuple[str, str, str]]:
     return [c for c in COMMANDS if importlib.util.find_spec(c[1]) is not None]
 
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spine3d {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module, help_text in _available():
+    for name, module, help_text in available_commands():
         cmd = importlib.import_module(module).add_parser(sub, name, help_text)
         cmd.set_defaults(_module=module)
     return parser

@@ -2,7 +2,8 @@
 
 Modules (each imports only numpy/h5py/stdlib and spine3d.skeletons/errors/io):
 
-- :mod:`.simspine_h5`: SIMSPINE HDF5 reader (:class:`SimSpineH5`) and streaming writer
+- :mod:`.simspine_h5`: SIMSPINE HDF5 reader (:class:`SimSpineH5`); re-exports the writer
+  (:mod:`.simspine_h5_write`) and the data model (:mod:`.simspine_schema`)
 - :mod:`.h36m_npz`: VideoPose3D's ``data_3d_h36m.npz`` (Human3.6M 32-joint positions)
 - :mod:`.merge`: 15 SIMSPINE markers + Human3.6M limbs -> the 37-marker layout
 - :mod:`.opensim`: TRC marker files and MOT/STO storage tables

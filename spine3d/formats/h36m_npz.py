@@ -8,6 +8,7 @@ frame Z-up, metres, 50 Hz. Reading it needs ``allow_pickle``: only open files yo
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Mapping
 
 import numpy as np
@@ -46,14 +47,17 @@ def validate_h36m_positions(positions: object, path: str | os.PathLike | None = 
 def read_h36m_positions(path: str | os.PathLike) -> Positions:
     """Read ``data_3d_h36m.npz``: subject -> action -> (T, 32, 3) m, world Z-up, H36M_32 order."""
     try:
-        with np.load(path, allow_pickle=True) as data:
-            if "positions_3d" not in data.files:
-                raise InputError(f"missing key 'positions_3d' (keys: {', '.join(data.files) or 'none'})", path)
-            raw = data["positions_3d"]
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InputError) or isinstance(exc, FileNotFoundError):
-            raise
+        data = np.load(path, allow_pickle=True)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, pickle.UnpicklingError) as exc:
         raise InputError(f"not a readable npz file ({exc})", path) from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise InputError("holds a single array; expected an npz with the key 'positions_3d'", path)
+    with data:
+        if "positions_3d" not in data.files:
+            raise InputError(f"missing key 'positions_3d' (keys: {', '.join(data.files) or 'none'})", path)
+        raw = data["positions_3d"]
     if raw.dtype != object or raw.shape != ():
         raise InputError(f"positions_3d must be a pickled dict, got an array of shape {raw.shape}", path)
     return validate_h36m_positions(raw.item(), path)

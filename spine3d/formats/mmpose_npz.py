@@ -9,6 +9,7 @@ param_names, parent_ids). Arrays are returned as stored (no frame conversion).
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,8 +55,10 @@ def read_simspine_mmpose(path: str | os.PathLike, keys: Sequence[str] | None = N
         data = np.load(path, allow_pickle=True)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, pickle.UnpicklingError) as exc:
         raise InputError(f"not a readable npz file ({exc})", path) from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise InputError("holds a single array; expected an npz with the SIMSPINE MMPose keys", path)
     with data:
         missing = [k for k in (*ARRAY_KEYS, "metadata") if k not in data.files]
         if missing:

@@ -185,7 +185,9 @@ def align_sequences(sequences: Sequence[OpenPoseSequence]) -> list[OpenPoseSeque
     return out
 
 
-def read_openpose_folders(folders: Sequence[str | os.PathLike], num_joints: int | None = None) -> list[OpenPoseSequence]:
+def read_openpose_folders(
+    folders: Sequence[str | os.PathLike], num_joints: int | None = None
+) -> list[OpenPoseSequence]:
     """Read one folder per camera and align them on frame numbers (same T and frame_numbers for all)."""
     if not folders:
         raise InputError("no OpenPose folders given")

@@ -98,7 +98,7 @@ def read_trc(path: str | os.PathLike) -> tuple[np.ndarray, list[str], float]:
     lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     if len(lines) < 5 or not lines[0].startswith("PathFileType"):
         raise InputError("not a TRC file (first line should start with 'PathFileType')", path)
-    header = dict(zip(lines[1].split("\t"), (v.strip() for v in lines[2].split("\t"))))
+    header = dict(zip((k.strip() for k in lines[1].split("\t")), (v.strip() for v in lines[2].split("\t"))))
     missing = [k for k in ("DataRate", "NumMarkers", "Units") if k not in header]
     if missing:
         raise InputError(f"TRC header lacks {', '.join(missing)}", path)

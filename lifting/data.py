@@ -1,0 +1,194 @@
+"""Training windows and evaluation sequences for the 2D-to-3D lifter.
+
+Every camera of every sequence of a split becomes one *item*: its inputs (T, J, 3) [x, y, conf]
+(:func:`lifting.normalize.make_inputs`: pixels normalised by the camera's own width) and targets
+(T, J, 3) mm, camera frame, root (Hip) relative. Items are computed once, vectorised over the whole
+sequence, into two contiguous float32 arrays held in memory; a window is a slice of them.
+
+Input protocols (``DataConfig.protocol``):
+
+- ``gt``: the 3D markers projected with the real camera model (distortion included), confidence 1.
+- ``detected``: a detections file when ``DataConfig.detections`` is set, else the seeded
+  detector-noise model (:mod:`spine3d.detector_noise`) with seed ``derive_seed(noise.seed, subject,
+  action, camera)``, so the noisy 2D of each item is fixed and reproducible.
+
+Detections file (npz): one array per item, key ``"{subject}/{action}/{camera}"`` (camera name as in
+the calibration, e.g. ``"S9/Walking 1/cam_01"``), shape (T, J, 3): u, v px (top-left origin) and
+confidence, J in ``DataConfig.skeleton`` order, T the sequence's frame count; NaN u, v or a non-finite
+confidence mark a missed point. An optional ``skeleton`` entry (a layout name, e.g. ``"spinepose37"``)
+says the joints are in another layout; they are then remapped by canonical name (joints that layout
+lacks are missed points).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from calibration import Camera
+from lifting.config import DataConfig
+from lifting.normalize import flip_keypoints, make_inputs
+from lifting.source import SequenceSource
+from spine3d.detector_noise import apply_detector_noise, derive_seed
+from spine3d.errors import InputError
+from spine3d.skeletons import Skeleton, get_skeleton, remap
+
+__all__ = ["SequenceSource", "LiftingWindows", "EvalSequence", "eval_sequences", "make_inputs", "window_starts",
+           "camera_targets"]
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalSequence:
+    """One sequence seen by one camera, for every-frame scoring.
+
+    Attributes:
+        inputs: (T, J, 3) float32 [x, y, conf], normalised screen coordinates.
+        target: (T, J, 3) float32 mm, camera frame, root-relative (NaN for joints the data lacks).
+        image_size: (2,) [width, height] px of the camera.
+    """
+
+    subject: str
+    action: str
+    camera: str
+    inputs: np.ndarray
+    target: np.ndarray
+    image_size: np.ndarray
+
+
+def window_starts(length: int, frames: int, stride: int) -> np.ndarray:
+    """Start frames of windows of ``frames`` every ``stride`` frames, plus one ending at the last frame.
+
+    A sequence no longer than ``frames`` gives one window at 0 (padded by the caller).
+    """
+    if length <= frames:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, length - frames + 1, stride, dtype=np.int64)
+    return starts if starts[-1] == length - frames else np.append(starts, length - frames)
+
+
+def camera_targets(world: np.ndarray, camera: Camera, root: int) -> np.ndarray:
+    """(T, J, 3) m world -> (T, J, 3) float32 mm, camera frame, minus the root joint."""
+    cam = camera.world_to_camera(np.asarray(world, dtype=np.float64))
+    return ((cam - cam[..., root : root + 1, :]) * 1000.0).astype(np.float32)
+
+
+class _Detections:
+    """Lazy reader of a detections npz (module docstring): opened once, arrays read on demand."""
+
+    def __init__(self, path: str | Path, skeleton: Skeleton) -> None:
+        self.path = Path(path)
+        self.skeleton = skeleton
+        self.npz = np.load(self.path, allow_pickle=False)
+        self.layout = get_skeleton(str(self.npz["skeleton"])) if "skeleton" in self.npz.files else skeleton
+
+    def get(self, subject: str, action: str, camera: str, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """(T, J, 2) px and (T, J) confidence of one item, in ``self.skeleton`` order."""
+        key = f"{subject}/{action}/{camera}"
+        if key not in self.npz.files:
+            raise InputError(f"no detections for {key!r} (keys look like 'subject/action/camera')", self.path)
+        det = np.asarray(self.npz[key], dtype=np.float64)
+        if det.shape != (frames, self.layout.num_joints, 3):
+            raise InputError(f"detections {key!r} have shape {det.shape}, expected ({frames}, "
+                             f"{self.layout.num_joints}, 3) (frames, {self.layout.name} joints, u v conf)", self.path)
+        if self.layout is not self.skeleton:
+            det = remap(det, self.layout, self.skeleton)
+        return det[..., :2], det[..., 2]
+
+
+def camera_inputs(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,
+                  action: str, detections: _Detections | None = None) -> np.ndarray:
+    """(T, J, 3) m world -> (T, J, 3) float32 lifter inputs of one camera under ``cfg.protocol``."""
+    if detections is not None:
+        uv, conf = detections.get(subject, action, camera.name, len(world))
+        return make_inputs(uv, conf, camera.size)
+    uv = camera.project(np.asarray(world, dtype=np.float64))
+    if cfg.protocol == "gt":
+        return make_inputs(uv, None, camera.size)
+    seed = derive_seed(cfg.noise.seed, subject, action, camera.name)
+    noisy, conf = apply_detector_noise(uv, skeleton, cfg.noise, seed, image_size=camera.size)
+    return make_inputs(noisy, conf, camera.size)
+
+
+def _items(source: SequenceSource, split: Literal["train", "test"], cfg: DataConfig,
+           desc: str) -> Iterator[tuple[int, int, str, str, Camera, np.ndarray, np.ndarray]]:
+    """(sequence id, camera id, subject, action, camera, inputs, target) of every item of the split."""
+    detections = _Detections(cfg.detections, source.skeleton) if cfg.detections else None
+    pairs = source.sequences(split)
+    if not pairs:
+        raise InputError(f"no {split} sequences (subjects {', '.join(source.h5.subjects)})", source.h5.path)
+    for seq_id, (subject, action) in enumerate(tqdm(pairs, desc=desc, unit="seq", leave=False, disable=None)):
+        world = source.world(subject, action)
+        for cam_id, camera in enumerate(source.cameras(subject)):
+            inputs = camera_inputs(world, camera, source.skeleton, cfg, subject, action, detections)
+            target = camera_targets(world, camera, source.skeleton.root)
+            yield seq_id, cam_id, subject, action, camera, inputs, target
+
+
+def eval_sequences(source: SequenceSource, split: Literal["train", "test"], cfg: DataConfig) -> Iterator[EvalSequence]:
+    """Every (sequence, camera) of the split, whole, for every-frame scoring (computed lazily)."""
+    for _, _, subject, action, camera, inputs, target in _items(source, split, cfg, f"{split} sequences"):
+        yield EvalSequence(subject, action, camera.name, inputs, target, camera.size.copy())
+
+
+class LiftingWindows(torch.utils.data.Dataset):
+    """Windows of F frames over every camera of every sequence of a split.
+
+    Window starts every ``cfg.stride`` frames plus one aligned to the sequence end, so every frame is
+    covered; a sequence shorter than F gives one window padded by repeating its last frame, with
+    ``valid`` False there. With ``train=True`` a window is mirrored (:func:`flip_keypoints`, inputs and
+    targets) with probability ``cfg.flip_prob``, drawn from ``(seed, epoch, index)``: call
+    :meth:`set_epoch` before each epoch (DataLoader workers see it when they are started per epoch,
+    i.e. ``persistent_workers=False``).
+
+    Items: ``inputs`` (F, J, 3) float32 [x, y, conf]; ``target`` (F, J, 3) float32 mm, camera frame,
+    root-relative (NaN for joints the data lacks); ``valid`` (F,) bool; ``index`` (3,) long
+    [sequence id in ``source.sequences(split)``, camera id in the subject's rig, start frame].
+    """
+
+    def __init__(self, source: SequenceSource, split: Literal["train", "test"], cfg: DataConfig, train: bool,
+                 seed: int = 0) -> None:
+        self.skeleton: Skeleton = source.skeleton
+        self.num_joints = self.skeleton.num_joints
+        self.frames, self.train, self.seed, self.epoch = cfg.frames, train, seed, 0
+        self.flip_prob = cfg.flip_prob if train else 0.0
+        inputs, targets, meta = [], [], []
+        for seq_id, cam_id, *_, x, y in _items(source, split, cfg, f"{split} windows"):
+            inputs.append(x)
+            targets.append(y)
+            meta.append((seq_id, cam_id, len(x)))
+        self._inputs = np.concatenate(inputs)    # (N, J, 3) all items' frames, back to back
+        self._targets = np.concatenate(targets)  # (N, J, 3) mm
+        seq_cam = np.array([m[:2] for m in meta], dtype=np.int64)          # (I, 2)
+        lengths = np.array([m[2] for m in meta], dtype=np.int64)           # (I,)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])           # (I,)
+        starts = [window_starts(int(t), cfg.frames, cfg.stride) for t in lengths]
+        item = np.repeat(np.arange(len(lengths)), [len(s) for s in starts])
+        self._start = np.concatenate(starts)
+        self._offset, self._length, self._seq_cam = offsets[item], lengths[item], seq_cam[item]
+        logger.info("%s windows: %d items, %d frames, %d windows of %d frames", split, len(lengths),
+                    len(self._inputs), len(self), cfg.frames)
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the flip draws of ``epoch`` (deterministic per (seed, epoch, index))."""
+        self.epoch = int(epoch)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        start, offset, length = int(self._start[i]), int(self._offset[i]), int(self._length[i])
+        n = min(self.frames, length - start)
+        rows = offset + start + np.minimum(np.arange(self.frames), n - 1)  # edge-replicate padding
+        x, y = self._inputs[rows], self._targets[rows]  # fancy indexing: copies
+        if self.flip_prob > 0 and np.random.default_rng([self.seed, self.epoch, i]).random() < self.flip_prob:
+            x, y = flip_keypoints(x, self.skeleton), flip_keypoints(y, self.skeleton)
+        return {"inputs": torch.from_numpy(x), "target": torch.from_numpy(y),
+                "valid": torch.from_numpy(np.arange(self.frames) < n),
+                "index": torch.tensor([*self._seq_cam[i], start], dtype=torch.long)}

@@ -1,0 +1,182 @@
+"""The lifters: a spatio-temporal transformer (DSTformer-style) and a single-frame MLP baseline.
+
+Both map (B, F, J, 3) inputs [x, y, conf] (normalised screen coordinates, :mod:`lifting.normalize`)
+to (B, F, J, 3) millimetres in the camera frame, one pose per input frame (seq2seq). The networks
+work in metres: the head's output is multiplied by ``OUTPUT_SCALE_MM`` (1000), so targets of a few
+hundred mm are O(1) for the layers. Every joint is predicted, the root included; callers make the
+prediction root-relative (subtract its root) before scoring.
+
+SpineLifter (after MotionBERT's DSTformer, Zhu et al. 2023): a joint embedding Linear(3 -> dim),
+learned spatial (J, dim) and temporal (F, dim) position embeddings, then ``depth`` layers. A layer
+is either one spatial block (attention over the J joints of each frame) followed by one temporal block
+(attention over the F frames of each joint), or with ``dual_stream`` two streams, S->T and T->S, whose
+outputs are fused per token by learned softmax weights alpha = softmax(W [s2t, t2s]). Blocks are
+pre-norm (LayerNorm -> attention -> residual, LayerNorm -> MLP -> residual); attention uses
+``torch.nn.functional.scaled_dot_product_attention``.
+
+MLPLifter (Martinez et al. 2017, "A simple yet effective baseline"): per frame, the J x 3 inputs ->
+Linear(dim) -> ``depth`` residual blocks of two (Linear, LayerNorm, ReLU, Dropout) -> Linear(J x 3).
+LayerNorm replaces the paper's BatchNorm so that the result does not depend on how a batch is split
+across processes.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as nnf
+from einops import rearrange
+from torch import nn
+
+from lifting.config import ModelConfig
+from spine3d.errors import InputError
+
+OUTPUT_SCALE_MM = 1000.0  # the networks predict metres; outputs are in millimetres
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over the token axis of (N, L, dim)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = rearrange(self.qkv(x), "n l (three h d) -> three n h l d", three=3, h=self.heads)
+        out = nnf.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        return self.proj_drop(self.proj(rearrange(out, "n h l d -> n l (h d)")))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block attending over joints ("spatial") or frames ("temporal") of (B, F, J, dim)."""
+
+    def __init__(self, cfg: ModelConfig, axis: str) -> None:
+        super().__init__()
+        if axis not in ("spatial", "temporal"):
+            raise ValueError(f"axis must be 'spatial' or 'temporal', got {axis!r}")
+        self.axis = axis
+        hidden = int(cfg.dim * cfg.mlp_ratio)
+        self.norm1, self.norm2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.attn = Attention(cfg.dim, cfg.heads, cfg.dropout)
+        self.mlp = nn.Sequential(nn.Linear(cfg.dim, hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+                                 nn.Linear(hidden, cfg.dim), nn.Dropout(cfg.dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, f, j, _ = x.shape
+        if self.axis == "spatial":
+            tokens = rearrange(x, "b f j c -> (b f) j c")
+        else:
+            tokens = rearrange(x, "b f j c -> (b j) f c")
+        tokens = tokens + self.attn(self.norm1(tokens))
+        tokens = tokens + self.mlp(self.norm2(tokens))
+        if self.axis == "spatial":
+            return rearrange(tokens, "(b f) j c -> b f j c", b=b)
+        return rearrange(tokens, "(b j) f c -> b f j c", b=b)
+
+
+class Layer(nn.Module):
+    """One depth step: S then T, or (dual stream) S->T and T->S fused by per-token softmax weights."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.s2t = nn.Sequential(Block(cfg, "spatial"), Block(cfg, "temporal"))
+        self.dual = cfg.dual_stream
+        if self.dual:
+            self.t2s = nn.Sequential(Block(cfg, "temporal"), Block(cfg, "spatial"))
+            self.fuse = nn.Linear(2 * cfg.dim, 2)
+            self.reset_fusion()
+
+    def reset_fusion(self) -> None:
+        """Start the dual-stream fusion as the plain average of both streams."""
+        if self.dual:
+            nn.init.zeros_(self.fuse.weight)
+            nn.init.zeros_(self.fuse.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.s2t(x)
+        if not self.dual:
+            return a
+        b = self.t2s(x)
+        alpha = self.fuse(torch.cat([a, b], dim=-1)).softmax(dim=-1)  # (B, F, J, 2)
+        return a * alpha[..., :1] + b * alpha[..., 1:]
+
+
+def _check_input(x: torch.Tensor, num_joints: int, frames: int | None) -> None:
+    if x.ndim != 4 or x.shape[2] != num_joints or x.shape[3] != 3:
+        raise InputError(f"lifter input must have shape (B, F, {num_joints}, 3) [x, y, conf], got {tuple(x.shape)}")
+    if frames is not None and x.shape[1] > frames:
+        raise InputError(f"lifter input has {x.shape[1]} frames; this model takes at most {frames} per window")
+
+
+class SpineLifter(nn.Module):
+    """Spatio-temporal transformer lifter: (B, F', J, 3) inputs -> (B, F', J, 3) mm, F' <= cfg.frames."""
+
+    def __init__(self, cfg: ModelConfig, num_joints: int) -> None:
+        super().__init__()
+        self.cfg, self.num_joints = cfg, num_joints
+        self.embed = nn.Linear(3, cfg.dim)
+        self.pos_joint = nn.Parameter(torch.zeros(num_joints, cfg.dim))
+        self.pos_frame = nn.Parameter(torch.zeros(cfg.frames, cfg.dim))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.depth))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.pre_head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.Tanh())  # MotionBERT's representation layer
+        self.head = nn.Linear(cfg.dim, 3)
+        nn.init.trunc_normal_(self.pos_joint, std=0.02)
+        nn.init.trunc_normal_(self.pos_frame, std=0.02)
+        self.apply(_init_linear)
+        for layer in self.layers:
+            layer.reset_fusion()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.num_joints, self.cfg.frames)
+        f = x.shape[1]
+        h = self.embed(x) + self.pos_joint + self.pos_frame[:f, None, :]
+        h = self.drop(h)
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(self.pre_head(self.norm(h))) * OUTPUT_SCALE_MM
+
+
+class MLPLifter(nn.Module):
+    """Single-frame MLP baseline: (B, F, J, 3) -> (B, F, J, 3) mm, each frame lifted on its own."""
+
+    def __init__(self, cfg: ModelConfig, num_joints: int) -> None:
+        super().__init__()
+        self.cfg, self.num_joints = cfg, num_joints
+        self.inp = nn.Linear(num_joints * 3, cfg.dim)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(*[m for _ in range(2) for m in (nn.Linear(cfg.dim, cfg.dim), nn.LayerNorm(cfg.dim),
+                                                          nn.ReLU(), nn.Dropout(cfg.dropout))])
+            for _ in range(cfg.depth))
+        self.out = nn.Linear(cfg.dim, num_joints * 3)
+        self.apply(_init_linear)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.num_joints, None)
+        h = self.inp(rearrange(x, "b f j c -> b f (j c)"))
+        for block in self.blocks:
+            h = h + block(h)
+        return rearrange(self.out(h), "b f (j c) -> b f j c", c=3) * OUTPUT_SCALE_MM
+
+
+def _init_linear(m: nn.Module) -> None:
+    if isinstance(m, nn.Linear):
+        nn.init.trunc_normal_(m.weight, std=0.02)
+        nn.init.zeros_(m.bias)
+
+
+def build_model(cfg: ModelConfig, num_joints: int) -> nn.Module:
+    """The lifter ``cfg.kind`` names, for ``num_joints`` joints."""
+    if cfg.kind == "transformer":
+        return SpineLifter(cfg, num_joints)
+    if cfg.kind == "mlp":
+        return MLPLifter(cfg, num_joints)
+    raise InputError(f"unknown model kind {cfg.kind!r}; expected 'transformer' or 'mlp'")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

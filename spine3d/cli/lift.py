@@ -1,0 +1,78 @@
+"""``spine3d lift``: 2D keypoint sequence (npz or OpenPose JSON folder) -> 3D with a trained lifter."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from spine3d.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+EPILOG = """\
+input:  an npz with 'keypoints' (T, J, 2|3) px (+ 'confidence' (T, J)), 'image_size' [w, h] and, when J
+        alone is ambiguous, 'skeleton' (a layout name); or a folder of per-frame OpenPose JSON files
+        (give --image-size, and --skeleton unless J identifies the layout). Another layout than the
+        checkpoint's is remapped by joint name (joints it lacks are lifted as missing, confidence 0).
+        NaN keypoints are missing points.
+output: an npz with 'points_3d' (T, J, 3) mm, camera frame (x right, y down, z forward), root (Hip)
+        relative, 'joint_names', 'frame_numbers'. --trc also writes an OpenSim TRC in mm of the same
+        root-relative camera-frame points with OpenSim's Y-up axes: X = x_cam, Y = -y_cam, Z = -z_cam.
+"""
+
+
+def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(name, help=help_text, description=help_text + ".", epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, type=Path, help="trained lifter (best.pt / last.pt)")
+    p.add_argument("--input", required=True, type=Path, help="keypoints npz or OpenPose JSON folder")
+    p.add_argument("--out", required=True, type=Path, help="output npz")
+    p.add_argument("--flip-tta", action="store_true", help="average with the mirrored input (flip TTA)")
+    p.add_argument("--skeleton", default=None, help="layout of the input keypoints (e.g. spinepose37, body25b)")
+    p.add_argument("--image-size", nargs=2, type=float, metavar=("W", "H"), default=None,
+                   help="image width and height, px (required for OpenPose JSON)")
+    p.add_argument("--trc", type=Path, default=None, help="also write an OpenSim TRC (camera frame, Y-up, mm)")
+    p.add_argument("--fps", type=float, default=50.0, help="frame rate written to the TRC, Hz (default 50)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from lifting.checkpoint import load_checkpoint
+    from lifting.infer import lift_sequence
+    from lifting.inputs import load_lift_input
+    from spine3d.io import atomic_path
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is available")
+    if not args.fps > 0:
+        raise InputError(f"--fps must be a positive frame rate, got {args.fps}")
+    model, cfg, skeleton = load_checkpoint(args.checkpoint, args.device)
+    data = load_lift_input(args.input, skeleton, args.skeleton, args.image_size)
+    points = lift_sequence(model, data.inputs, cfg.data.frames, args.flip_tta, skeleton)
+    with atomic_path(args.out) as tmp:
+        np.savez(tmp, points_3d=points, joint_names=np.array(skeleton.names), skeleton=np.array(skeleton.name),
+                 frame_numbers=data.frame_numbers, units=np.array("mm"), frame=np.array("camera, root-relative"))
+    print(f"lifted {len(points)} frames x {skeleton.num_joints} joints ({data.layout.name} -> {skeleton.name}"
+          f"{', flip TTA' if args.flip_tta else ''}) -> {args.out}")
+    if args.trc is not None:
+        from spine3d.formats.opensim import write_trc
+
+        write_trc(args.trc, camera_to_trc_world(points), skeleton.names, args.fps, units="mm")
+        print(f"TRC (camera frame, Y-up, mm) -> {args.trc}")
+    return 0
+
+
+def camera_to_trc_world(points_mm: np.ndarray) -> np.ndarray:
+    """(T, J, 3) mm camera frame -> (T, J, 3) m in write_trc's Z-up convention, so the TRC holds (x, -y, -z) mm.
+
+    write_trc stores ``world[..., [1, 2, 0]]``; passing world = (-z, x, -y) (a proper rotation of the
+    camera frame: Z up, X towards the camera) gives TRC columns X = x_cam, Y = -y_cam (up), Z = -z_cam.
+    """
+    p = np.asarray(points_mm, dtype=np.float64) / 1000.0
+    return np.stack([-p[..., 2], p[..., 0], -p[..., 1]], axis=-1)

@@ -1,0 +1,116 @@
+"""Where the synthetic subject stands: the capture area seen by all cameras, floor contact, visibility.
+
+The capture area of a rig is the set of floor positions (world x, y) whose vertical column from the
+floor to COLUMN_TOP projects inside every image with a margin; generators receive an ellipse
+inscribed in it (:class:`Area`) and place the person there. World frame Z-up, metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from calibration import CameraRig
+from spine3d.synth.motion import soft_min
+
+COLUMN_TOP = 2.0  # m, top of the column that must stay in view (the tallest head is 1.95 m)
+MARGIN_PX = 30.0  # px, distance the column keeps from the image borders
+CONTACT_TAU = 0.004  # m, temperature of the smooth minimum over the sole points
+
+
+@dataclass(frozen=True)
+class Area:
+    """An elliptic floor area.
+
+    Attributes:
+        centre: (2,) m, world x, y.
+        axes: (2, 2) unit row vectors: major axis, minor axis.
+        radii: (2,) m, semi-axes along ``axes``.
+    """
+
+    centre: np.ndarray
+    axes: np.ndarray
+    radii: np.ndarray
+
+    def to_world(self, uv: np.ndarray) -> np.ndarray:
+        """(..., 2) coordinates in the unit disc -> (..., 2) m world x, y."""
+        uv = np.asarray(uv, dtype=np.float64)
+        return self.centre + (uv * self.radii) @ self.axes
+
+    def scaled(self, factor: float) -> "Area":
+        """The same ellipse with both semi-axes multiplied by ``factor``."""
+        return replace(self, radii=self.radii * factor)
+
+
+def in_view(rig: CameraRig, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """(..., 3) m world points -> (...,) bool: in front of and inside every camera, ``margin`` px in."""
+    ok = np.ones(points.shape[:-1], dtype=bool)
+    for cam in rig.cameras:  # C = 4 cameras; each call is vectorised over the points
+        z = cam.world_to_camera(points)[..., 2]
+        uv = cam.project(points)
+        w, h = cam.size
+        ok &= (z > 0.1) & (uv[..., 0] >= margin) & (uv[..., 0] <= w - margin)
+        ok &= (uv[..., 1] >= margin) & (uv[..., 1] <= h - margin)
+        # Guard against points far outside the field of view that a polynomial lens model folds back in.
+        xy = z[..., None] > 0.1
+        ideal = uv_pinhole(cam.K, points @ cam.R.T + cam.t)
+        ok &= xy[..., 0] & (ideal[..., 0] > -w) & (ideal[..., 0] < 2 * w) & (ideal[..., 1] > -h) & (ideal[..., 1] < 2 * h)
+    return ok
+
+
+def uv_pinhole(K: np.ndarray, points_cam: np.ndarray) -> np.ndarray:
+    """(..., 3) m camera frame -> (..., 2) px without distortion."""
+    z = np.where(np.abs(points_cam[..., 2:3]) < 1e-9, 1e-9, points_cam[..., 2:3])
+    return points_cam[..., :2] / z * K[[0, 1], [0, 1]] + K[[0, 1], [2, 2]]
+
+
+def capture_area(rig: CameraRig, extent: float = 4.0, step: float = 0.05) -> Area:
+    """Largest PCA-aligned ellipse of floor positions whose column stays in view of every camera.
+
+    Args:
+        rig: the cameras (world frame Z-up, floor at z = 0).
+        extent: half-size (m) of the square searched around the world origin.
+        step: grid spacing (m).
+    """
+    xs = np.arange(-extent, extent + step / 2, step)
+    gx, gy = np.meshgrid(xs, xs, indexing="ij")
+    zs = np.linspace(0.0, COLUMN_TOP, 6)
+    columns = np.stack(np.broadcast_arrays(gx[..., None], gy[..., None], zs), axis=-1)  # (X, Y, Z, 3)
+    mask = in_view(rig, columns, MARGIN_PX).all(axis=-1)
+    if not mask.any():
+        raise ValueError(f"no floor position within {extent} m of the origin is seen by all cameras of {rig}")
+    cells = np.stack([gx[mask], gy[mask]], axis=1)
+    centre = cells.mean(axis=0)
+    evals, evecs = np.linalg.eigh(np.cov(cells.T))
+    axes, spread = evecs[:, ::-1].T, np.sqrt(evals[::-1])
+    angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+    ring = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+    def inside(k: float) -> bool:
+        pts = Area(centre, axes, k * spread).to_world(ring)
+        idx = np.round((pts + extent) / step).astype(int)
+        if (idx < 0).any() or (idx >= len(xs)).any():
+            return False
+        return bool(mask[idx[:, 0], idx[:, 1]].all())
+
+    lo, hi = 0.0, 4.0
+    for _ in range(30):  # bisection on the scale of the ellipse
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if inside(mid) else (lo, mid)
+    return Area(centre, axes, lo * spread)
+
+
+def floor_lift(soles_up: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
+    """Vertical shift (T,) m that puts the feet on the floor.
+
+    Args:
+        soles_up: (T, F, S) m heights above the floor of S sole points of F feet, before the shift.
+        support: (T, F) weights of the feet bearing weight (a walking gait); None: the (smoothly)
+            lowest sole point of all touches the floor (standing, sitting). With weights, each foot's
+            own lift is blended, so the stance foot carries the body and a swinging foot is ignored.
+    """
+    if support is None:
+        return -soft_min(soles_up.reshape(len(soles_up), -1), CONTACT_TAU, axis=1)
+    per_foot = -soft_min(soles_up, CONTACT_TAU, axis=2)  # (T, F)
+    return (per_foot * support).sum(axis=1) / np.maximum(support.sum(axis=1), 1e-9)

@@ -1,0 +1,154 @@
+"""High-level posture channels -> the 62 SIMSPINE coordinates.
+
+Action generators describe a motion with a few intuitive channels (a :data:`Posture`, dict of
+(T,) arrays, missing channels = 0) and a facing direction; :func:`to_coordinates` turns them into
+joint coordinates:
+
+- ``tilt``, ``list``, ``yaw``: pelvis orientation relative to the facing direction (deg).
+- ``trunk_flex`` (+ forward), ``trunk_bend`` (+ right), ``trunk_rot`` (+ left): whole-spine motion
+  (deg), shared between the six lumbar levels and the mid-thoracic joint (SPINE_SHARE).
+- ``neck_flex``, ``neck_bend``, ``neck_rot``: the neck coordinates (deg).
+- per leg (``_r`` / ``_l``): ``thigh`` thigh angle from vertical in the sagittal plane (+ forward,
+  deg, world), ``knee`` flexion, ``width`` thigh abduction from vertical (world), ``hiprot``
+  internal rotation relative to the facing direction, ``ankle`` plantar(-)/dorsi(+)flexion added to
+  the foot-flat angle, ``subtalar``, ``toe``.
+- per arm: the Rajagopal coordinates themselves (``arm_flex_r``, ``elbow_flex_l``, ...).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from spine3d.synth.kinematics import AXIS
+from spine3d.synth.motion import smooth_noise, soft_clip
+
+Posture = defaultdict  # channel name -> (T,) array; build with new_posture(T)
+
+_LEVELS = ("L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2", "L1_T12")
+# Share of whole-spine motion taken by the lumbar column (rest: mid-thoracic joint), and how the
+# lumbar share spreads over L5-S1 .. T12-L1 (flexion is largest low, lateral bending mid-lumbar).
+SPINE_SHARE = {"flex": 0.6, "bend": 0.55, "rot": 0.3}
+_LEVEL_WEIGHTS = {
+    "flex": np.array([0.20, 0.19, 0.18, 0.16, 0.14, 0.13]),
+    "bend": np.array([0.12, 0.16, 0.19, 0.19, 0.17, 0.17]),
+    "rot": np.full(6, 1 / 6),
+}
+ABS_SHEAR = 1e-4  # m per degree of thoracic flexion (Abs_t1, anterior shear)
+ABS_COMPRESSION = 5e-6  # m per degree^2 of thoracic flexion (Abs_t2, shortening)
+
+# Joint limits (deg; Abs_t* m), applied with a smooth saturation of width LIMIT_SOFTNESS.
+JOINT_LIMITS: dict[str, tuple[float, float]] = {
+    "hip_flexion": (-30, 125), "hip_adduction": (-45, 30), "hip_rotation": (-40, 45), "knee_angle": (0, 140),
+    "knee_angle_beta": (0, 140), "ankle_angle": (-45, 30), "subtalar_angle": (-20, 20), "mtp_angle": (-30, 70),
+    "Flex_Ext": (-14, 8), "Lat_Bending": (-8, 8), "axial_rotation": (-5, 5),
+    "Abs_r3": (-35, 20), "Abs_r2": (-20, 20), "Abs_r1": (-35, 35), "Abs_t1": (-0.01, 0.01), "Abs_t2": (-0.01, 0.01),
+    "neck_flexion": (-60, 70), "neck_bending": (-40, 40), "neck_rotation": (-80, 80),
+    "arm_flex": (-60, 180), "arm_add": (-150, 30), "arm_rot": (-90, 90), "elbow_flex": (0, 150),
+    "pro_sup": (-90, 90), "wrist_flex": (-70, 70), "wrist_dev": (-25, 35),
+}
+LIMIT_SOFTNESS = {"deg": 3.0, "m": 0.001}
+_LEG = ("thigh", "knee", "width", "hiprot", "ankle", "subtalar", "toe")
+_ARM = ("arm_flex", "arm_add", "arm_rot", "elbow_flex", "pro_sup", "wrist_flex", "wrist_dev")
+CHANNELS = frozenset(("tilt", "list", "yaw", "trunk_flex", "trunk_bend", "trunk_rot", "neck_flex", "neck_bend",
+                      "neck_rot", *(f"{c}_{s}" for c in _LEG + _ARM for s in "rl")))
+
+
+def new_posture(n: int) -> Posture:
+    """An empty posture of ``n`` frames: every channel reads as zeros until set."""
+    return defaultdict(lambda: np.zeros(n))
+
+
+def limits_for(axis: str) -> tuple[float, float] | None:
+    """(lo, hi) limit of a kinematic axis (None for the free pelvis coordinates)."""
+    if axis.startswith("pelvis"):
+        return None
+    if axis in JOINT_LIMITS:
+        return JOINT_LIMITS[axis]
+    for key, value in JOINT_LIMITS.items():
+        if axis.startswith(key) or axis.endswith(key):
+            return value
+    raise KeyError(f"no joint limit for {axis!r}")
+
+
+def pelvis_angles(heading: np.ndarray, tilt: np.ndarray, list_: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    """OpenSim pelvis (tilt, list, rotation) (T, 3) deg of Ry(heading) Rz(tilt) Rx(list) Ry(yaw).
+
+    heading (T,) rad about the vertical; tilt, list_, yaw (T,) deg in the heading frame. The product
+    is decomposed into OpenSim's body-fixed Z-X-Y angles, unwrapped over time so they stay smooth.
+    """
+    a, b, c = np.deg2rad(tilt), np.deg2rad(list_), np.deg2rad(yaw)
+    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
+    # Rz(a) Rx(b) Ry(c), rows 0..2 (closed form), then pre-multiplied by Ry(heading).
+    m = np.stack([np.stack([ca * cc - sa * sb * sc, -sa * cb, ca * sc + sa * sb * cc], -1),
+                  np.stack([sa * cc + ca * sb * sc, ca * cb, sa * sc - ca * sb * cc], -1),
+                  np.stack([-cb * sc, sb, cb * cc], -1)], -2)
+    ch, sh = np.cos(heading), np.sin(heading)
+    ry = np.zeros_like(m)
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = ch, sh, 1.0, -sh, ch
+    r = ry @ m
+    # R = Rz(A) Rx(B) Ry(C): R[2,1] = sin B, R[0,1] = -sin A cos B, R[1,1] = cos A cos B, R[2,0] = -cos B sin C.
+    big_b = np.arcsin(np.clip(r[:, 2, 1], -1.0, 1.0))
+    big_a = np.unwrap(np.arctan2(-r[:, 0, 1], r[:, 1, 1]))
+    big_c = np.unwrap(np.arctan2(-r[:, 2, 0], r[:, 2, 2]))
+    return np.rad2deg(np.stack([big_a, big_b, big_c], axis=1))
+
+
+def to_coordinates(p: Posture, t: np.ndarray, heading: np.ndarray, rng: np.random.Generator,
+                   level_noise: float = 0.6) -> np.ndarray:
+    """Posture channels, times (T,) s and facing direction (T,) rad -> (T, 62) coordinates.
+
+    pelvis_t* are left at 0 (placement sets them).
+
+    ``level_noise`` (deg) adds independent smooth motion per spinal level, so levels are not in
+    lock-step; joint limits are applied last (smoothly).
+    """
+    unknown = sorted(set(p) - CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown posture channels {unknown}")
+    n = len(heading)
+    q = np.zeros((n, len(AXIS)))
+
+    def put(name: str, value: np.ndarray) -> None:
+        q[:, AXIS[name]] += value
+
+    tilt, list_, yaw = p["tilt"], p["list"], p["yaw"]
+    q[:, [AXIS["pelvis_tilt"], AXIS["pelvis_list"], AXIS["pelvis_rotation"]]] = pelvis_angles(heading, tilt, list_, yaw)
+    for s, sign in (("r", 1.0), ("l", -1.0)):
+        put(f"hip_flexion_{s}", p[f"thigh_{s}"] - tilt)
+        put(f"hip_adduction_{s}", -sign * list_ - p[f"width_{s}"])
+        put(f"hip_rotation_{s}", -sign * yaw + p[f"hiprot_{s}"])
+        put(f"knee_angle_{s}", p[f"knee_{s}"])
+        put(f"knee_angle_{s}_beta", p[f"knee_{s}"])
+        put(f"ankle_angle_{s}", p[f"knee_{s}"] - p[f"thigh_{s}"] + p[f"ankle_{s}"])
+        put(f"subtalar_angle_{s}", p[f"subtalar_{s}"])
+        put(f"mtp_angle_{s}", p[f"toe_{s}"])
+        for dof in _ARM:
+            put(f"{dof}_{s}", p[f"{dof}_{s}"])
+    noise = smooth_noise(t, rng, level_noise, f_max=0.4, channels=18)
+    for k, (kind, sign, names) in enumerate((("flex", -1.0, "Flex_Ext"), ("bend", 1.0, "Lat_Bending"),
+                                             ("rot", 1.0, "axial_rotation"))):
+        total = p[f"trunk_{kind}"]
+        share = SPINE_SHARE[kind]
+        for i, level in enumerate(_LEVELS):
+            put(f"{level}_{names}", sign * share * _LEVEL_WEIGHTS[kind][i] * total + noise[:, 6 * k + i])
+        put(("Abs_r3", "Abs_r2", "Abs_r1")[k], sign * (1 - share) * total)
+    thoracic_flex = (1 - SPINE_SHARE["flex"]) * p["trunk_flex"]
+    put("Abs_t1", ABS_SHEAR * thoracic_flex)
+    put("Abs_t2", -ABS_COMPRESSION * thoracic_flex ** 2)
+    put("neck_flexion", p["neck_flex"])
+    put("neck_bending", p["neck_bend"])
+    put("neck_rotation", p["neck_rot"])
+    return apply_limits(q)
+
+
+def apply_limits(q: np.ndarray) -> np.ndarray:
+    """Smoothly saturate every joint coordinate of (T, 62) ``q`` into JOINT_LIMITS (pelvis untouched)."""
+    out = q.copy()
+    for name, i in AXIS.items():
+        lim = limits_for(name)
+        if lim is not None:
+            width = LIMIT_SOFTNESS["m" if name.startswith("Abs_t") else "deg"]
+            out[:, i] = soft_clip(q[:, i], lim[0], lim[1], width)
+    return out

@@ -1,0 +1,190 @@
+"""The public entry point :func:`triangulate`: validation, chunking over points, threads, outputs.
+
+Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; chunks run on a
+thread pool (numpy and OpenCV release the GIL in their loops). Nothing loops over frames, joints
+or points: the only Python loops are over chunks, cameras, camera pairs and iterations.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from calibration import CameraRig
+from spine3d.errors import InputError
+from triangulation.config import METHODS, Method, TriangulationOptions
+from triangulation.dlt import dlt, view_normal_matrices
+from triangulation.ransac import consensus, refit
+from triangulation.refine import refine
+from triangulation.reprojection import pixel_errors
+from triangulation.views import RigConstants, prepare_views, rig_constants
+
+logger = logging.getLogger(__name__)
+
+STATUS_NAMES: tuple[str, ...] = ("ok", "too_few_views", "no_consensus", "degenerate")
+OK, TOO_FEW_VIEWS, NO_CONSENSUS, DEGENERATE = range(4)
+
+
+@dataclass(frozen=True, eq=False)
+class Triangulation:
+    """Result of :func:`triangulate` for points of batch shape B (typically (T, J)).
+
+    Attributes:
+        points: (*B, 3) m, world frame; NaN where not reconstructed (see ``status``).
+        inliers: (C, *B) bool, the views each point was fitted to.
+        reprojection_error: (*B,) px, mean over the inlier views of the exact reprojection error.
+        num_views: (*B,) int, number of inlier views.
+        status: (*B,) uint8 index into :data:`STATUS_NAMES`: ok, too_few_views (fewer usable
+            views than ``min_views``), no_consensus (RANSAC found no valid agreeing set),
+            degenerate (the linear system has no finite solution).
+        view_errors: (C, *B) px, exact reprojection error of every observed view (inlier or not,
+            whatever its confidence); NaN where the view or the point is missing.
+        method: the method used.
+        options: the options used.
+        camera_names: (C,) names of the cameras.
+    """
+
+    points: np.ndarray
+    inliers: np.ndarray
+    reprojection_error: np.ndarray
+    num_views: np.ndarray
+    status: np.ndarray
+    view_errors: np.ndarray
+    method: str
+    options: TriangulationOptions
+    camera_names: tuple[str, ...]
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of points per status name."""
+        counts = np.bincount(self.status.reshape(-1), minlength=len(STATUS_NAMES))
+        return {name: int(c) for name, c in zip(STATUS_NAMES, counts)}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the result, by attribute name (for npz / HDF5 output)."""
+        return {"points": self.points, "inliers": self.inliers, "reprojection_error": self.reprojection_error,
+                "num_views": self.num_views, "status": self.status, "view_errors": self.view_errors}
+
+
+def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: Method = "ransac",
+                **options: Any) -> Triangulation:
+    """Triangulate 2D observations from calibrated cameras.
+
+    Args:
+        rig: the C calibrated cameras, in the order of the C axis.
+        points2d: (C, *B, 2) px, distorted image coordinates (origin top-left); NaN = missing.
+            Typically B = (T, J).
+        confidence: (C, *B) detector confidence in [0, 1]; None = 1 wherever ``points2d`` is finite.
+        method: "dlt" (unit weights), "weighted" (confidence-weighted DLT) or "ransac"
+            (pair-hypothesis RANSAC, confidence-weighted refit on the inliers, optional
+            Levenberg-Marquardt refinement).
+        **options: fields of :class:`TriangulationOptions` (e.g. ``threshold=15.0``, ``refine=False``).
+
+    Returns:
+        :class:`Triangulation` with points (*B, 3) m world, inliers (C, *B), reprojection_error
+        (*B,) px, num_views (*B,), status (*B,).
+    """
+    opts = TriangulationOptions().updated(**options)
+    if method not in METHODS:
+        raise InputError(f"unknown triangulation method {method!r}; expected one of {', '.join(METHODS)}")
+    uv, conf, batch = _validated(rig, points2d, confidence)
+    const = rig_constants(rig)
+    n = uv.shape[1]
+    out = {"points": np.full((3, n), np.nan), "inliers": np.zeros((len(rig), n), bool),
+           "reprojection_error": np.full(n, np.nan), "num_views": np.zeros(n, np.int64),
+           "status": np.zeros(n, np.uint8), "view_errors": np.full((len(rig), n), np.nan)}
+    starts = range(0, n, opts.chunk_size)
+
+    def work(index: int) -> int:
+        sl = slice(starts[index], min(starts[index] + opts.chunk_size, n))
+        rng = np.random.default_rng((opts.seed, index))
+        for key, value in solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, rng).items():
+            out[key][..., sl] = value
+        return sl.stop - sl.start
+
+    _run(work, len(starts), n, opts)
+    return Triangulation(
+        points=out["points"].T.reshape(*batch, 3), inliers=out["inliers"].reshape(len(rig), *batch),
+        reprojection_error=out["reprojection_error"].reshape(batch), num_views=out["num_views"].reshape(batch),
+        status=out["status"].reshape(batch), view_errors=out["view_errors"].reshape(len(rig), *batch),
+        method=method, options=opts, camera_names=tuple(rig.names))
+
+
+def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: str, opts: TriangulationOptions,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Triangulate one chunk: uv (C, n, 2) px, conf (C, n) -> output arrays with a trailing n axis."""
+    views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=method == "ransac")
+    enough = views.usable.sum(axis=0) >= opts.min_views
+    if method == "ransac":
+        normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+        points, inliers = consensus(const, views, normals, opts.threshold, opts.min_ray_angle,
+                                    opts.max_pair_views, rng)
+        points, inliers = refit(const, views, normals, points, inliers, opts.threshold, opts.local_optimization)
+        if opts.refine and opts.refine_iterations:
+            points = refine(const, views, points, inliers, opts.refine_iterations)
+    else:
+        weight = views.usable.astype(np.float64) if method == "dlt" else views.confidence
+        points = dlt(const, views.x, views.y, weight)
+        inliers = views.usable
+    num_views = inliers.sum(axis=0)
+    status = np.where(~enough, TOO_FEW_VIEWS,
+                      np.where(num_views < opts.min_views, NO_CONSENSUS,
+                               np.where(np.isfinite(points).all(axis=0), OK, DEGENERATE))).astype(np.uint8)
+    ok = status == OK
+    points = np.where(ok, points, np.nan)
+    inliers = inliers & ok
+    view_errors = pixel_errors(const, points, uv)
+    with np.errstate(invalid="ignore"):
+        mean_error = np.where(inliers, view_errors, 0.0).sum(axis=0) / np.where(ok, num_views, np.nan)
+    return {"points": points, "inliers": inliers, "reprojection_error": mean_error,
+            "num_views": np.where(ok, num_views, 0), "status": status, "view_errors": view_errors}
+
+
+def _validated(rig: CameraRig, points2d: Any, confidence: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """-> uv (C, N, 2) float64, conf (C, N) float64, batch shape B."""
+    uv = np.asarray(points2d, dtype=np.float64)
+    cams = len(rig)
+    if uv.ndim < 2 or uv.shape[0] != cams or uv.shape[-1] != 2:
+        raise InputError(f"points2d must have shape (C={cams}, ..., 2) (one row per camera of the rig), "
+                         f"got {uv.shape}")
+    if np.isinf(uv).any():
+        raise InputError("points2d holds infinite values (use NaN for missing points)")
+    batch = uv.shape[1:-1]
+    if confidence is None:
+        conf = np.ones(uv.shape[:-1])
+    else:
+        conf = np.asarray(confidence, dtype=np.float64)
+        if conf.shape != uv.shape[:-1]:
+            raise InputError(f"confidence must have shape {uv.shape[:-1]} (points2d without its last axis), "
+                             f"got {conf.shape}")
+        if not np.isfinite(conf).all() or (conf < 0).any():
+            raise InputError("confidence must be finite and >= 0 (use 0 for missing points)")
+    n = int(np.prod(batch)) if batch else 1
+    return np.ascontiguousarray(uv.reshape(cams, n, 2)), np.ascontiguousarray(conf.reshape(cams, n)), batch
+
+
+def _run(work, chunks: int, total: int, opts: TriangulationOptions) -> None:
+    """Run ``work(index)`` for every chunk on the thread pool, with an optional progress bar."""
+    bar = None
+    if opts.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="pt", desc="triangulate", leave=False)
+    threads = min(opts.threads, chunks)
+    try:
+        if threads <= 1:
+            for i in range(chunks):
+                done = work(i)
+                if bar is not None:
+                    bar.update(done)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                for done in pool.map(work, range(chunks)):
+                    if bar is not None:
+                        bar.update(done)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,132 @@
+"""Weighted linear triangulation (DLT, Hartley & Zisserman 12.2), batched over points.
+
+For a view with undistorted normalised observation (x, y), conditioned projection rows P1, P2,
+P3 (see :mod:`.views`) and weight w, the DLT rows are ``w (x P3 - P1)`` and ``w (y P3 - P2)``;
+the point is the unit 4-vector v minimising ``|A v|^2 = v^T (A^T A) v``, i.e. the eigenvector of
+the smallest eigenvalue of the 4x4 normal matrix M = A^T A. Two shortcuts make this fast:
+
+- M is linear in the per-view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2), so all normal matrices
+  come from one small matrix product with per-camera constants (:attr:`RigConstants.quad`),
+  instead of building and decomposing (N, 2C, 4) matrices.
+- The smallest eigenvector is found by power iteration on the adjugate adj(M) = det(M) M^-1,
+  whose dominant eigenvector it is (eigenvalue ratio lambda_1 / lambda_2 per step, ~1e-6 for
+  real data). The first iterate, adj(M) e_4, is the inhomogeneous least-squares solution
+  (v_4 = 1); two more steps give the homogeneous solution to machine precision. This is about
+  20x faster than ``np.linalg.eigh`` on (N, 4, 4) and agrees with it (tested).
+
+Matrices are stored as their 10 upper-triangle entries, ``(10, n)``, in the order
+m00 m01 m02 m03 m11 m12 m13 m22 m23 m33.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from triangulation.views import RigConstants
+
+POWER_STEPS = 2  # adjugate power-iteration steps after the inhomogeneous start
+_AT_INFINITY = 1e-9  # |v_4| / |v| below this: point at infinity (degenerate)
+
+
+def view_normal_matrices(const: RigConstants, x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per-view DLT normal matrices.
+
+    Args:
+        const: rig constants (conditioned projections).
+        x, y: (C, n) undistorted normalised coordinates (any finite value where ``weight`` is 0).
+        weight: (C, n) row weights w (0 = view unused).
+
+    Returns:
+        (C, 10, n) upper triangles of w^2 (r1 r1^T + r2 r2^T) per view; sum over C for a point.
+    """
+    w2 = weight * weight
+    features = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=1)  # (C, 4, n)
+    return np.matmul(const.quad.transpose(0, 2, 1), features)  # (C, 10, n)
+
+
+def symmetric_adjugate(m: np.ndarray) -> np.ndarray:
+    """Adjugate of symmetric 4x4 matrices given as (10, n) upper triangles -> (10, n) (same order).
+
+    Cofactors by the 2x2-minor expansion (Laplace along the first two rows).
+    """
+    m00, m01, m02, m03, m11, m12, m13, m22, m23, m33 = m
+    s0 = m00 * m11 - m01 * m01
+    s1 = m00 * m12 - m01 * m02
+    s2 = m00 * m13 - m01 * m03
+    s3 = m01 * m12 - m11 * m02
+    s4 = m01 * m13 - m11 * m03
+    s5 = m02 * m13 - m12 * m03
+    c5 = m22 * m33 - m23 * m23
+    c4 = m12 * m33 - m13 * m23
+    c3 = m12 * m23 - m13 * m22
+    c2 = m02 * m33 - m03 * m23
+    c1 = m02 * m23 - m03 * m22
+    c0 = m02 * m13 - m03 * m12
+    return np.stack([
+        m11 * c5 - m12 * c4 + m13 * c3,
+        -m01 * c5 + m02 * c4 - m03 * c3,
+        m13 * s5 - m23 * s4 + m33 * s3,
+        -m12 * s5 + m22 * s4 - m23 * s3,
+        m00 * c5 - m02 * c2 + m03 * c1,
+        -m03 * s5 + m23 * s2 - m33 * s1,
+        m02 * s5 - m22 * s2 + m23 * s1,
+        m03 * s4 - m13 * s2 + m33 * s0,
+        -m02 * s4 + m12 * s2 - m23 * s0,
+        m02 * s3 - m12 * s1 + m22 * s0,
+    ])
+
+
+def smallest_eigenvector(m: np.ndarray, steps: int = POWER_STEPS) -> np.ndarray:
+    """Unit eigenvector of the smallest eigenvalue of symmetric PSD 4x4 matrices.
+
+    Args:
+        m: (10, n) upper triangles.
+        steps: power-iteration steps on the adjugate after the inhomogeneous start.
+
+    Returns:
+        (4, n); all zero (then NaN after normalisation) where M has rank < 3.
+    """
+    a = symmetric_adjugate(m)
+    a00, a01, a02, a03, a11, a12, a13, a22, a23, a33 = a
+    v0, v1, v2, v3 = a03, a13, a23, a33  # adj(M) e_4: the inhomogeneous solution
+    for _ in range(steps):
+        norm = np.sqrt(v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+        v0, v1, v2, v3 = v0 / norm, v1 / norm, v2 / norm, v3 / norm  # rescale (avoids overflow)
+        v0, v1, v2, v3 = (a00 * v0 + a01 * v1 + a02 * v2 + a03 * v3,
+                          a01 * v0 + a11 * v1 + a12 * v2 + a13 * v3,
+                          a02 * v0 + a12 * v1 + a22 * v2 + a23 * v3,
+                          a03 * v0 + a13 * v1 + a23 * v2 + a33 * v3)
+    v = np.stack([v0, v1, v2, v3])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return v / np.sqrt((v * v).sum(axis=0))
+
+
+def solve_normal(const: RigConstants, m: np.ndarray, steps: int = POWER_STEPS) -> np.ndarray:
+    """Points from summed normal matrices.
+
+    Args:
+        const: rig constants (conditioning).
+        m: (10, n) summed normal matrices.
+        steps: power-iteration steps (see :func:`smallest_eigenvector`).
+
+    Returns:
+        (3, n) m, world frame; NaN where the system is degenerate (rank < 3, point at infinity).
+    """
+    v = smallest_eigenvector(m, steps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        finite = np.abs(v[3]) > _AT_INFINITY
+        point = const.center[:, None] + const.scale * v[:3] / np.where(finite, v[3], np.nan)
+    return point
+
+
+def dlt(const: RigConstants, x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted DLT of n points: (C, n) normalised x, y and row weights -> (3, n) m world (NaN if degenerate)."""
+    return solve_normal(const, view_normal_matrices(const, x, y, weight).sum(axis=0))
+
+
+def upper_to_full(m: np.ndarray) -> np.ndarray:
+    """(10, n) upper triangles -> (n, 4, 4) symmetric matrices (for tests and debugging)."""
+    full = np.empty((m.shape[1], 4, 4))
+    for k, (i, j) in enumerate(((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3))):
+        full[:, i, j] = full[:, j, i] = m[k]
+    return full
