@@ -1,9 +1,16 @@
 """Bundle adjustment: refine camera poses (optionally focal lengths) and 3D points from 2D keypoints.
 
-Minimises the robust (``soft_l1`` / ``huber``, scale in px) sum of squared reprojection errors of all
-observations with scipy's ``least_squares`` ("trf", ``x_scale="jac"``) and a sparse Jacobian
-pattern (a residual depends only on its camera's parameters and its point's 3 coordinates).
-Initial points come from :func:`triangulate_linear` (DLT on undistorted rays).
+Solver: scipy's ``least_squares`` ("trf", ``x_scale="jac"``) with a sparse Jacobian pattern (a
+residual depends only on its camera's parameters and its point's 3 coordinates; see
+:mod:`calibration.bundle_problem`), started from :func:`initial_points` (DLT robust to one bad view).
+
+Outliers. Keypoint detectors make gross errors (swapped sides, another person), and a robust loss
+alone is not enough: from a rig a few degrees off, every residual is far beyond a px-sized
+``f_scale`` and the robust fit either crawls or settles where the outliers pull it. So the fit runs
+in rounds: observations whose error exceeds ``max(outlier_factor * median error, min_threshold)``
+are set aside (those dropped by :func:`initial_points` in the first round) and the rest fitted by
+plain least squares (fast, a few iterations); the rounds stop when the inlier set is stable. A final
+fit uses the robust ``loss`` (``f_scale`` px) on the inliers.
 
 Gauge (the reprojection error is unchanged by any similarity transform of the world, 7 degrees of
 freedom). The reference camera's pose is held fixed (6 dof); the scale is fixed by one of:
@@ -27,11 +34,16 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import least_squares
 
+from calibration.bundle_init import check_observations, initial_points, triangulate_linear
 from calibration.bundle_problem import BundleProblem, observations
 from calibration.rig import CameraRig
 from spine3d.errors import InputError
 
+__all__ = ["BundleResult", "bundle_adjust", "initial_points", "triangulate_linear"]
+
 log = logging.getLogger(__name__)
+
+Loss = Literal["soft_l1", "huber", "cauchy", "arctan", "linear"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +52,13 @@ class BundleResult:
 
     Attributes:
         rig: refined cameras (same order and names).
-        points3d: (N, 3) m, world frame; NaN for points seen in fewer than 2 views.
-        initial_rms, final_rms: RMS reprojection error over the used observations, px (unweighted).
-        iterations: residual evaluations of the optimiser (``nfev``).
-        n_observations: 2D observations used.
-        message: the optimiser's termination message.
+        points3d: (N, 3) m, world frame; NaN for points not reconstructed (seen in < 2 views).
+        initial_rms: RMS reprojection error of all observations before adjustment, px (unweighted).
+        final_rms: RMS reprojection error of the inlier observations after adjustment, px.
+        iterations: residual evaluations of the optimiser (``nfev``, all rounds).
+        n_observations: 2D observations kept as inliers.
+        n_outliers: observations set aside as outliers.
+        message: the final fit's termination message.
     """
 
     rig: CameraRig
@@ -53,44 +67,16 @@ class BundleResult:
     final_rms: float
     iterations: int
     n_observations: int
+    n_outliers: int
     message: str
-
-
-def triangulate_linear(points2d: Any, rig: CameraRig, weights: Any = None) -> np.ndarray:
-    """Linear (DLT) triangulation of distortion-corrected rays, Hartley & Zisserman sec. 12.2.
-
-    Each view contributes rows ``x P3 - P1`` and ``y P3 - P2`` with P = [R | t] and (x, y) the
-    undistorted normalised coordinates (better conditioned than pixels), weighted by ``weights``.
-
-    Args:
-        points2d: (C, N, 2) px, NaN where a point is not seen.
-        rig: the C cameras.
-        weights: optional (C, N) confidences >= 0 (0 or NaN = not seen).
-
-    Returns:
-        (N, 3) m, world frame; NaN where fewer than 2 views see a point.
-    """
-    uv, w = _check_inputs(points2d, weights, len(rig))
-    xy = np.stack([cam.undistort_normalized(np.nan_to_num(uv[c])) for c, cam in enumerate(rig)])  # (C, N, 2)
-    Rt = np.stack([np.concatenate([cam.R, cam.t[:, None]], axis=1) for cam in rig])  # (C, 3, 4)
-    rows = xy[..., None] * Rt[:, None, 2:3, :] - Rt[:, None, :2, :]  # (C, N, 2, 4)
-    rows = rows * w[..., None, None]
-    A = rows.transpose(1, 0, 2, 3).reshape(uv.shape[1], -1, 4)  # (N, 2C, 4)
-    A = A / np.maximum(np.linalg.norm(A, axis=(1, 2), keepdims=True), 1e-300)
-    _, _, vh = np.linalg.svd(A)
-    X = vh[:, -1]  # (N, 4) homogeneous, null vector of A
-    with np.errstate(divide="ignore", invalid="ignore"):
-        points = X[:, :3] / X[:, 3:]
-    points[(w > 0).sum(axis=0) < 2] = np.nan
-    return points
 
 
 def bundle_adjust(rig: CameraRig, points2d: Any, weights: Any = None, *, reference: int | str = 0,
                   fixed_camera: int | str | None = None, known_length: tuple[Any, Any, float] | None = None,
-                  refine_focal: bool = False, points3d: Any = None,
-                  loss: Literal["soft_l1", "huber", "cauchy", "linear"] = "soft_l1", f_scale: float = 2.0,
-                  max_nfev: int = 200, verbose: int = 0) -> BundleResult:
-    """Refine the rig's poses (and focal lengths) and the 3D points; gauge as in the module docstring.
+                  refine_focal: bool = False, points3d: Any = None, loss: Loss = "soft_l1",
+                  f_scale: float = 2.0, outlier_factor: float = 5.0, min_threshold: float = 4.0,
+                  max_rounds: int = 8, max_nfev: int = 100) -> BundleResult:
+    """Refine the rig's poses (and focal lengths) and the 3D points (see module docstring).
 
     Args:
         rig: initial cameras (C >= 2); intrinsics and distortion are kept unless ``refine_focal``.
@@ -100,11 +86,66 @@ def bundle_adjust(rig: CameraRig, points2d: Any, weights: Any = None, *, referen
         fixed_camera: optional second camera whose centre is held fixed (sets the scale).
         known_length: optional (i, j, metres): point indices (ints or (P,) arrays) and their distance.
         refine_focal: also refine one focal scale per camera (fx / fy ratio kept).
-        points3d: optional (N, 3) m initial points; default :func:`triangulate_linear`.
-        loss: robust loss of ``least_squares``; ``f_scale`` is its inlier scale, px.
-        max_nfev: cap on residual evaluations.
+        points3d: optional (N, 3) m initial points; default :func:`initial_points`.
+        loss: robust loss of the final fit; ``f_scale`` is its inlier scale, px.
+        outlier_factor, min_threshold: outlier threshold = max(factor x median error, min_threshold px).
+        max_rounds: cap on outlier-rejection rounds. max_nfev: cap on evaluations of each fit.
     """
-    uv, w = _check_inputs(points2d, weights, len(rig))
+    uv, w = check_observations(points2d, weights, len(rig))
+    ref, scale_cam = _gauge_cameras(rig, reference, fixed_camera, known_length)
+    if points3d is None:
+        init, used = initial_points(uv, rig, w)
+    else:
+        init, used = _check_points(points3d, uv.shape[1]), w > 0
+    depth = np.stack([cam.world_to_camera(init)[:, 2] for cam in rig])  # (C, N) m
+    w = np.where(depth > 0, w, 0.0)  # a view behind its camera has no meaningful projection
+    obs = observations(uv, w, valid_points=np.isfinite(init).all(axis=1))
+    if obs.count == 0:
+        raise InputError("no point is seen by 2 or more cameras with a valid initial position; nothing to adjust")
+    problem = BundleProblem(rig, obs, init, ref, scale_cam, "fixed" if fixed_camera is not None else "sphere",
+                            refine_focal)
+    x, sparsity = problem.x0(), problem.jac_sparsity()
+    initial_rms = problem.rms(x)
+    keep, nfev = used[obs.cam, obs.point_index[obs.point]], 0
+    for round_ in range(max_rounds):  # outlier rejection rounds (a handful), each a vectorised fit
+        errors = np.linalg.norm(problem.reprojection(x), axis=-1)
+        if not keep.any():
+            break
+        threshold = max(outlier_factor * float(np.median(errors[keep])), min_threshold)
+        new_keep = (errors < threshold) & (keep if round_ == 0 else True)
+        if round_ > 0 and np.array_equal(new_keep, keep):
+            break
+        keep = new_keep
+        result = _fit(problem, x, sparsity, keep, "linear", 1.0, max_nfev)
+        x, nfev = result.x, nfev + result.nfev
+        log.debug("bundle round %d: threshold %.2f px, %d inliers", round_, threshold, keep.sum())
+    if keep.sum() == 0:
+        raise InputError("bundle adjustment found no inlier observations; are the cameras and points2d consistent?")
+    result = _fit(problem, x, sparsity, keep, loss, f_scale, max_nfev)
+    x, nfev = result.x, nfev + result.nfev
+    new_rig, points = problem.unpack(x)
+    points[obs.point_index[np.bincount(obs.point, weights=keep, minlength=len(obs.point_index)) < 2]] = np.nan
+    if known_length is not None:
+        new_rig, points = _rescale(new_rig, points, ref, known_length)
+    errors = np.linalg.norm(problem.reprojection(x), axis=-1)[keep]
+    final_rms = float(np.sqrt(np.mean(errors**2)))
+    log.info("bundle adjustment: %d inlier observations (%d outliers), RMS %.3f -> %.3f px, %d evaluations",
+             keep.sum(), obs.count - keep.sum(), initial_rms, final_rms, nfev)
+    return BundleResult(new_rig, points, initial_rms, final_rms, nfev, int(keep.sum()), int(obs.count - keep.sum()),
+                        str(result.message))
+
+
+def _fit(problem: BundleProblem, x: np.ndarray, sparsity: Any, keep: np.ndarray, loss: str, f_scale: float,
+         max_nfev: int) -> Any:
+    """One ``least_squares`` run on the kept observations (others get zero residuals)."""
+    mask = np.repeat(keep, 2).astype(np.float64)  # (2 O,) residuals come in (u, v) pairs
+    return least_squares(lambda v: problem.residuals(v) * mask, x, jac_sparsity=sparsity, method="trf", loss=loss,
+                         f_scale=f_scale, x_scale="jac", max_nfev=max_nfev)
+
+
+def _gauge_cameras(rig: CameraRig, reference: int | str, fixed_camera: int | str | None,
+                   known_length: Any) -> tuple[int, int]:
+    """-> (reference index, scale camera index), validated."""
     if len(rig) < 2:
         raise InputError(f"bundle adjustment needs at least 2 cameras, got {len(rig)}")
     if fixed_camera is not None and known_length is not None:
@@ -113,23 +154,7 @@ def bundle_adjust(rig: CameraRig, points2d: Any, weights: Any = None, *, referen
     scale_cam = _index(rig, fixed_camera) if fixed_camera is not None else (1 if ref == 0 else 0)
     if scale_cam == ref:
         raise InputError(f"fixed camera {rig[scale_cam].name!r} is the reference camera; choose another")
-    init = triangulate_linear(uv, rig, w) if points3d is None else _check_points(points3d, uv.shape[1])
-    obs = observations(uv, w, valid_points=np.isfinite(init).all(axis=1))
-    if obs.count == 0:
-        raise InputError("no point is seen by 2 or more cameras; nothing to adjust")
-    problem = BundleProblem(rig, obs, init, ref, scale_cam, "fixed" if fixed_camera is not None else "sphere",
-                            refine_focal)
-    x0 = problem.x0()
-    initial_rms = problem.rms(x0)
-    fit = least_squares(problem.residuals, x0, jac_sparsity=problem.jac_sparsity(), method="trf",
-                        loss=loss, f_scale=f_scale, x_scale="jac", max_nfev=max_nfev, verbose=verbose)
-    new_rig, points = problem.unpack(fit.x)
-    if known_length is not None:
-        new_rig, points = _rescale(new_rig, points, ref, known_length)
-    final_rms = problem.rms(fit.x)
-    log.info("bundle adjustment: %d observations, RMS %.3f -> %.3f px in %d evaluations (%s)", obs.count,
-             initial_rms, final_rms, fit.nfev, fit.message)
-    return BundleResult(new_rig, points, initial_rms, final_rms, int(fit.nfev), obs.count, str(fit.message))
+    return ref, scale_cam
 
 
 def _rescale(rig: CameraRig, points: np.ndarray, ref: int, known_length: tuple[Any, Any, float]
@@ -139,8 +164,8 @@ def _rescale(rig: CameraRig, points: np.ndarray, ref: int, known_length: tuple[A
     i, j = np.atleast_1d(np.asarray(i)), np.atleast_1d(np.asarray(j))
     n = len(points)
     if i.shape != j.shape or not (np.issubdtype(i.dtype, np.integer) and np.issubdtype(j.dtype, np.integer)):
-        raise InputError(f"known_length indices must be integers of one shape, got {i.shape} and {j.shape}")
-    if i.size == 0 or i.min() < -n or j.min() < -n or i.max() >= n or j.max() >= n:
+        raise InputError(f"known_length indices must be integer arrays of one shape, got {i.shape} and {j.shape}")
+    if i.size == 0 or min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n:
         raise InputError(f"known_length indices must lie in [0, {n}) (the points' axis)")
     if not float(metres) > 0:
         raise InputError(f"known length must be positive, got {metres}")
@@ -153,21 +178,6 @@ def _rescale(rig: CameraRig, points: np.ndarray, ref: int, known_length: tuple[A
     cams = [cam if k == ref else cam.with_pose(cam.R, -cam.R @ (c0 + s * (cam.center - c0)))
             for k, cam in enumerate(rig)]
     return CameraRig(tuple(cams), rig.metadata), c0 + s * (points - c0)
-
-
-def _check_inputs(points2d: Any, weights: Any, n_cameras: int) -> tuple[np.ndarray, np.ndarray]:
-    """-> (C, N, 2) px and (C, N) weights with 0 wherever a coordinate or weight is missing."""
-    uv = np.asarray(points2d, dtype=np.float64)
-    if uv.ndim != 3 or uv.shape[0] != n_cameras or uv.shape[2] != 2:
-        raise InputError(f"points2d must have shape (C={n_cameras}, N, 2) (one row per camera of the rig), "
-                         f"got {uv.shape}")
-    w = np.ones(uv.shape[:2]) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != uv.shape[:2]:
-        raise InputError(f"weights must have shape {uv.shape[:2]} (C, N), got {w.shape}")
-    if np.any(w < 0):
-        raise InputError("weights must be >= 0")
-    w = np.where(np.isfinite(uv).all(axis=-1) & np.isfinite(w), w, 0.0)
-    return uv, w
 
 
 def _check_points(points3d: Any, n: int) -> np.ndarray:

@@ -95,7 +95,8 @@ def model_from_payload(payload: dict[str, Any], path: str | os.PathLike | None =
     return model
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, TrainConfig, Skeleton]:
+def load_checkpoint(path: str | os.PathLike,
+                    device: str | torch.device = "cpu") -> tuple[torch.nn.Module, TrainConfig, Skeleton]:
     """Model (eval mode, on ``device``), training config and skeleton of a checkpoint."""
     payload = read_checkpoint(path)
     cfg, skeleton = config_of(payload, path)

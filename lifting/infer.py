@@ -1,11 +1,12 @@
 """Lift a 2D keypoint sequence of any length to 3D with a trained lifter.
 
 The model sees windows of F frames. A sequence shorter than F is padded by repeating its last
-frame; a longer one is cut into windows every ``stride`` frames (default F // 2), the last window
-aligned to the sequence end, run in batches, and blended: each window's frames are weighted by a
-raised-cosine ramp over the overlap (never 0), so every frame is the weighted mean of the windows
-covering it and window seams leave no step. Optional flip test-time augmentation averages the
-prediction with the un-flipped prediction of the mirrored input.
+frame; a longer one is cut into windows every ``stride`` frames (default: F minus a quarter of F of
+overlap, so each frame costs ~1.33 window-frames), the last window aligned to the sequence end, run
+in batches, and blended: each window's frames are weighted by a raised-cosine ramp over the overlap
+(never 0), so every frame is the weighted mean of the windows covering it, window seams leave no
+step, and frames near a window edge (less temporal context) count less. Optional flip test-time
+augmentation averages the prediction with the un-flipped prediction of the mirrored input.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton
 
 logger = logging.getLogger(__name__)
+
+OVERLAP = 0.25  # default overlap of consecutive windows, fraction of F
+
+
+def default_stride(frames: int) -> int:
+    """Frames between window starts for an overlap of ``OVERLAP`` x F (at least 1)."""
+    return max(1, frames - int(round(OVERLAP * frames)))
 
 
 def blend_weights(frames: int, overlap: int) -> np.ndarray:
@@ -65,7 +73,7 @@ def lift_sequence(
     flip_tta: bool,
     skeleton: Skeleton,
     stride: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = 16,
 ) -> np.ndarray:
     """Lift one sequence, every frame scored.
 
@@ -75,7 +83,7 @@ def lift_sequence(
         frames: F, the model's window length.
         flip_tta: also lift the mirrored input and average (horizontal-flip test-time augmentation).
         skeleton: layout of the J joints (flip pairs, root).
-        stride: frames between window starts (default F // 2).
+        stride: frames between window starts (default :func:`default_stride`).
         batch_size: windows per forward pass.
 
     Returns:
@@ -85,7 +93,7 @@ def lift_sequence(
     length = x.shape[0]
     padded = max(length, frames)
     x = x[np.minimum(np.arange(padded), length - 1)]  # repeat the last frame up to F
-    stride = max(1, frames // 2) if stride is None else stride
+    stride = default_stride(frames) if stride is None else stride
     if stride < 1:
         raise InputError(f"window stride must be >= 1 frame, got {stride}")
     starts = window_starts(padded, frames, stride)
@@ -94,7 +102,8 @@ def lift_sequence(
     pred = _run_windows(model, torch.from_numpy(x[index]), flip_tta, skeleton, batch_size)  # (W, F, J, 3)
     pred = pred - pred[..., skeleton.root : skeleton.root + 1, :]
     flat = torch.from_numpy(index.reshape(-1))
-    total = torch.zeros((padded, skeleton.num_joints, 3)).index_add_(0, flat, (pred * weights[:, None, None]).flatten(0, 1))
+    weighted = (pred * weights[:, None, None]).flatten(0, 1)  # (W * F, J, 3)
+    total = torch.zeros((padded, skeleton.num_joints, 3)).index_add_(0, flat, weighted)
     norm = torch.zeros(padded).index_add_(0, flat, weights.repeat(len(starts)))
     return (total / norm[:, None, None])[:length].numpy()
 

@@ -51,7 +51,8 @@ def lifting_loss(
     if tuple(valid.shape) != tuple(pred.shape[:2]):
         raise InputError(f"lifting_loss: expected valid of shape {tuple(pred.shape[:2])}, got {tuple(valid.shape)}")
     pred = pred.float()  # autocast may hand over half precision; the metrics need float32 sums
-    target = torch.where(valid[..., None, None], target.float(), torch.full_like(target, float("nan"), dtype=torch.float32))
+    missing = torch.full_like(target, float("nan"), dtype=torch.float32)
+    target = torch.where(valid[..., None, None], target.float(), missing)
     terms = {
         "mpjpe": torch_metrics.mpjpe(pred, target),
         "n_mpjpe": torch_metrics.n_mpjpe(pred, target),

@@ -34,46 +34,41 @@ OUTPUT_SCALE_MM = 1000.0  # the networks predict metres; outputs are in millimet
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention over the token axis of (N, L, dim)."""
+    """Multi-head self-attention over the joints ("spatial") or the frames ("temporal") of (B, F, J, dim)."""
 
-    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+    _GROUPS = {"spatial": ("b f j (three h d) -> three (b f) h j d", "(b f) h j d -> b f j (h d)"),
+               "temporal": ("b f j (three h d) -> three (b j) h f d", "(b j) h f d -> b f j (h d)")}
+
+    def __init__(self, dim: int, heads: int, dropout: float, axis: str) -> None:
         super().__init__()
-        self.heads, self.dropout = heads, dropout
+        if axis not in self._GROUPS:
+            raise ValueError(f"axis must be 'spatial' or 'temporal', got {axis!r}")
+        self.heads, self.dropout, self.axis = heads, dropout, axis
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = rearrange(self.qkv(x), "n l (three h d) -> three n h l d", three=3, h=self.heads)
+        split, merge = self._GROUPS[self.axis]
+        q, k, v = rearrange(self.qkv(x), split, three=3, h=self.heads)
         out = nnf.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
-        return self.proj_drop(self.proj(rearrange(out, "n h l d -> n l (h d)")))
+        return self.proj_drop(self.proj(rearrange(out, merge, b=x.shape[0])))
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block attending over joints ("spatial") or frames ("temporal") of (B, F, J, dim)."""
+    """Pre-norm transformer block on (B, F, J, dim); only the attention groups tokens by ``axis``."""
 
     def __init__(self, cfg: ModelConfig, axis: str) -> None:
         super().__init__()
-        if axis not in ("spatial", "temporal"):
-            raise ValueError(f"axis must be 'spatial' or 'temporal', got {axis!r}")
-        self.axis = axis
         hidden = int(cfg.dim * cfg.mlp_ratio)
         self.norm1, self.norm2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
-        self.attn = Attention(cfg.dim, cfg.heads, cfg.dropout)
+        self.attn = Attention(cfg.dim, cfg.heads, cfg.dropout, axis)
         self.mlp = nn.Sequential(nn.Linear(cfg.dim, hidden), nn.GELU(), nn.Dropout(cfg.dropout),
                                  nn.Linear(hidden, cfg.dim), nn.Dropout(cfg.dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, f, j, _ = x.shape
-        if self.axis == "spatial":
-            tokens = rearrange(x, "b f j c -> (b f) j c")
-        else:
-            tokens = rearrange(x, "b f j c -> (b j) f c")
-        tokens = tokens + self.attn(self.norm1(tokens))
-        tokens = tokens + self.mlp(self.norm2(tokens))
-        if self.axis == "spatial":
-            return rearrange(tokens, "(b f) j c -> b f j c", b=b)
-        return rearrange(tokens, "(b j) f c -> b f j c", b=b)
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
 
 
 class Layer(nn.Module):

@@ -64,14 +64,15 @@ class Trainer:
         out: run folder (``last.pt``, ``best.pt``, ``metrics.csv``, ``tensorboard/``).
         device: "cpu", "cuda" or "cuda:N". dist: this process's rank (single process by default).
         progress: show progress bars (rank 0 only). tensorboard: write TensorBoard logs when available.
+        eval_every: score the test split every this many epochs and after the last (0: never, so no best.pt).
     """
 
     def __init__(self, cfg: TrainConfig, data: str | Path, out: str | Path, device: str = "cpu",
                  epochs: int | None = None, dist: DistInfo = DistInfo(), progress: bool = True,
-                 tensorboard: bool = True) -> None:
+                 tensorboard: bool = True, eval_every: int = 1) -> None:
         self.cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, epochs=epochs or cfg.optim.epochs))
         self.out, self.device, self.dist = Path(out), torch.device(device), dist
-        self.progress, self.tensorboard = progress and dist.is_main, tensorboard
+        self.progress, self.tensorboard, self.eval_every = progress and dist.is_main, tensorboard, eval_every
         seed_everything(cfg.seed)
         self.source = SequenceSource(data, cfg.data.skeleton)
         self.skeleton = self.source.skeleton
@@ -82,7 +83,10 @@ class Trainer:
                                  num_workers=cfg.data.num_workers, worker_init_fn=worker_init_fn,
                                  generator=self.generator, pin_memory=self.device.type == "cuda")
         self.model = build_model(cfg.model, self.skeleton.num_joints).to(self.device)
-        self.net = DistributedDataParallel(self.model) if dist.enabled else self.model
+        self.net = self.model
+        if dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer = build_optimizer(self.model, cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim, self.sampler.steps_per_epoch, self.cfg.optim.epochs)
         self.amp_dtype = _amp_dtype(self.device, cfg.optim.amp)
@@ -93,14 +97,15 @@ class Trainer:
     def fit(self, until: int | None = None) -> TrainState:
         """Train up to epoch ``until`` (default: all epochs), evaluating and checkpointing after each."""
         stop = self.cfg.optim.epochs if until is None else min(until, self.cfg.optim.epochs)
-        log = RunLog(self.out, self.state.epoch if self.resumed else None, self.tensorboard) if self.dist.is_main else None
+        log = None
+        if self.dist.is_main:
+            log = RunLog(self.out, self.state.epoch if self.resumed else None, self.tensorboard)
         try:
             while self.state.epoch < stop:
                 row = self.train_epoch()
                 if self.dist.is_main:
-                    t0 = time.perf_counter()
-                    metrics = summary_row(self.evaluate()[False])
-                    row |= metrics | {"eval_time_s": time.perf_counter() - t0}
+                    metrics = self._scheduled_evaluation(last=self.state.epoch == self.cfg.optim.epochs)
+                    row |= metrics
                     log.write(row)
                     self._log_epoch(row)
                     self.save(metrics)
@@ -135,7 +140,8 @@ class Trainer:
 
     def _step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, y, valid = (batch[k].to(self.device, non_blocking=True) for k in ("inputs", "target", "valid"))
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+        amp = self.amp_dtype is not None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
             pred = self.net(x)
         loss, terms = lifting_loss(pred, y, valid, self.cfg.loss)
         self.optimizer.zero_grad(set_to_none=True)
@@ -154,6 +160,13 @@ class Trainer:
         sequences = eval_sequences(self.source, "test", self.cfg.data)
         return evaluate_lifter(self.model, sequences, self.skeleton, self.cfg.data.frames, flip_tta,
                                progress=self.progress)
+
+    def _scheduled_evaluation(self, last: bool) -> dict[str, float]:
+        """Test-split summary row when this epoch is due for evaluation, else {}."""
+        if not self.eval_every or (self.state.epoch % self.eval_every and not last):
+            return {}
+        t0 = time.perf_counter()
+        return summary_row(self.evaluate()[False]) | {"eval_time_s": time.perf_counter() - t0}
 
     def checkpoint(self, metrics: dict[str, float] | None = None) -> dict:
         """The full training state as a checkpoint payload."""

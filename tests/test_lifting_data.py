@@ -287,3 +287,30 @@ def test_source_rejects_bad_input(dataset, tmp_path):
         SequenceSource(dataset, "coco17")
     with pytest.raises(InputError, match="detections is only read"):
         DataConfig(detections="x.npz")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    from spine3d.synth import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("synth"), subjects=["S1", "S9"], seconds_per_action=2)
+
+
+@pytest.mark.parametrize("skeleton", ["simspine15", "simspine37"])
+def test_synthetic_dataset_loads_unchanged(synthetic, skeleton):
+    source = SequenceSource(synthetic, skeleton)
+    ds = LiftingWindows(source, "train", _cfg(frames=81, stride=27), train=True)
+    j = source.skeleton.num_joints
+    assert source.subjects("train") == ["S1"] and source.subjects("test") == ["S9"]
+    assert len(ds) == len(source.sequences("train")) * 4 * len(window_starts(100, 81, 27))
+    item = ds[5]
+    assert item["inputs"].shape == (81, j, 3) and item["valid"].all()
+    x = torch.stack([ds[i]["inputs"] for i in range(len(ds))]).numpy()
+    y = torch.stack([ds[i]["target"] for i in range(len(ds))]).numpy()
+    seen = x[..., 2] > 0
+    assert np.abs(x[..., :2][seen]).max() < 1.0  # every projected marker inside the image
+    spine = source.skeleton.group("spine")
+    assert np.isfinite(y[..., spine, :]).all() and 100 < np.abs(y[..., spine, :]).max() < 1500  # mm, not m
+    if skeleton == "simspine37":  # limbs come from Human3.6M; eyes, ears and feet tips have no source
+        assert np.isfinite(y[..., SIMSPINE_37.index("RWrist"), :]).all()
+        assert np.isnan(y[..., SIMSPINE_37.index("REye"), :]).all()

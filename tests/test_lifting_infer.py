@@ -11,7 +11,7 @@ import torch
 
 from lifting.checkpoint import checkpoint_header, load_checkpoint, read_checkpoint, save_checkpoint
 from lifting.config import DataConfig, ModelConfig, TrainConfig
-from lifting.infer import blend_weights, lift_sequence, prepare_inputs
+from lifting.infer import blend_weights, default_stride, lift_sequence, prepare_inputs
 from lifting.inputs import load_lift_input
 from lifting.model import build_model
 from lifting.normalize import flip_keypoints, make_inputs
@@ -88,7 +88,9 @@ def test_lift_matches_brute_force_windows(t):
     out = lift_sequence(model, x, F, False, SKEL)
     assert out.shape == (t, J, 3) and out.dtype == np.float32 and np.isfinite(out).all()
     np.testing.assert_array_equal(out[:, SKEL.root], 0.0)
-    np.testing.assert_allclose(out, brute_force_lift(model, x, F // 2), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(out, brute_force_lift(model, x, default_stride(F)), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(lift_sequence(model, x, F, False, SKEL, stride=3), brute_force_lift(model, x, 3),
+                               rtol=1e-4, atol=1e-3)
 
 
 def test_short_sequence_is_padded_by_repeating_the_last_frame():
@@ -126,7 +128,8 @@ def test_nan_keypoints_are_missing_points_and_all_nan_is_an_error():
     zeroed[3, 4] = 0.0
     zeroed[7] = 0.0
     np.testing.assert_array_equal(prepare_inputs(holes, J), zeroed)
-    np.testing.assert_allclose(lift_sequence(model, holes, F, False, SKEL), lift_sequence(model, zeroed, F, False, SKEL))
+    np.testing.assert_allclose(lift_sequence(model, holes, F, False, SKEL),
+                               lift_sequence(model, zeroed, F, False, SKEL))
     with pytest.raises(InputError, match="every keypoint of every frame is missing"):
         lift_sequence(model, np.full((F, J, 3), np.nan, np.float32), F, False, SKEL)
     bad = x.copy()
@@ -207,8 +210,8 @@ def test_npz_in_another_layout_is_remapped_by_name(tmp_path):
     data = load_lift_input(tmp_path / "k.npz", SKEL)
     expected = remap(kp, SPINEPOSE_37, SKEL)
     have = SPINEPOSE_37.mapping_to(SKEL) >= 0
-    np.testing.assert_allclose(data.inputs[:, have], make_inputs(expected[..., :2], expected[..., 2], [1000, 800])[:, have],
-                               atol=1e-6)
+    encoded = make_inputs(expected[..., :2], expected[..., 2], [1000, 800])
+    np.testing.assert_allclose(data.inputs[:, have], encoded[:, have], atol=1e-6)
     np.testing.assert_array_equal(data.inputs[:, ~have], 0.0)  # joints SpinePose lacks: missing, confidence 0
     assert data.missing == [SKEL.names[i] for i in np.flatnonzero(~have)]
 

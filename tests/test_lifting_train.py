@@ -33,21 +33,23 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    from fake_lifting_data import fake_dataset  # TEMPORARY until spine3d.synth.generate_dataset lands
+    """Synthetic S1 (train) and S9 (test), 2 actions of 1.2 s, 4 cameras: 8 items of 60 frames per split."""
+    from spine3d.synth import generate_dataset
 
-    return fake_dataset(tmp_path_factory.mktemp("data"))
+    return generate_dataset(tmp_path_factory.mktemp("data"), subjects=["S1", "S9"], seconds_per_action=1.2,
+                            actions=["Walking", "Sitting"])
 
 
 def tiny_config(epochs: int = 2, dropout: float = 0.1, flip: float = 0.5, batch: int = 8, lr: float = 2e-3,
                 dim: int = 16) -> TrainConfig:
     return TrainConfig(name="tiny", seed=3,
                        model=ModelConfig(frames=F, dim=dim, depth=1, heads=2, dropout=dropout),
-                       data=DataConfig(frames=F, stride=4, batch_size=batch, flip_prob=flip),
+                       data=DataConfig(frames=F, stride=8, batch_size=batch, flip_prob=flip),
                        optim=OptimConfig(epochs=epochs, lr=lr, warmup_epochs=0.5))
 
 
-def make_trainer(cfg: TrainConfig, data: Path, out: Path, dist: DistInfo = DistInfo()) -> Trainer:
-    return Trainer(cfg, data, out, dist=dist, progress=False, tensorboard=False)
+def make_trainer(cfg: TrainConfig, data: Path, out: Path, dist: DistInfo = DistInfo(), eval_every: int = 1) -> Trainer:
+    return Trainer(cfg, data, out, dist=dist, progress=False, tensorboard=False, eval_every=eval_every)
 
 
 # ---- loss -----------------------------------------------------------------------------------------------------
@@ -184,20 +186,22 @@ def _ddp_worker(rank: int, world: int, port: int, cfg_dict: dict, data: str, out
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
-        make_trainer(TrainConfig.from_dict(cfg_dict), Path(data), Path(out), DistInfo(rank, world, rank)).fit()
+        make_trainer(TrainConfig.from_dict(cfg_dict), Path(data), Path(out), DistInfo(rank, world, rank), 0).fit()
     finally:
         dist.destroy_process_group()
 
 
 def test_ddp_two_processes_match_one_process(dataset, tmp_path):
     cfg = tiny_config(epochs=2, dropout=0.0, flip=0.5, batch=8)
-    single = make_trainer(cfg, dataset, tmp_path / "single")
+    single = make_trainer(cfg, dataset, tmp_path / "single", eval_every=0)
+    initial = {k: v.clone() for k, v in single.model.state_dict().items()}
     single.fit()
-    mp.spawn(_ddp_worker, args=(2, _free_port(), cfg.to_dict(), str(dataset), str(tmp_path / "ddp")), nprocs=2)
+    # fork: the workers inherit the imported modules (torch, dynamo), saving seconds of start-up each
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), cfg.to_dict(), str(dataset), str(tmp_path / "ddp")),
+                       nprocs=2, start_method="fork")
     ddp = read_checkpoint(tmp_path / "ddp" / "last.pt")
     assert ddp["step"] == single.state.step
-    moved = 0.0
     for name, value in single.model.state_dict().items():
         torch.testing.assert_close(ddp["model"][name], value, rtol=0, atol=1e-5)
-        moved = max(moved, (value - read_checkpoint(tmp_path / "single" / "best.pt")["model"][name]).abs().max().item())
-    assert moved > 1e-4 or single.state.best_epoch == 2  # weights did change during training
+    moved = max((v - initial[k]).abs().max().item() for k, v in single.model.state_dict().items())
+    assert moved > 1e-3  # training changed the weights: the comparison is not between two initialisations

@@ -32,10 +32,12 @@ class TriangulationOptions:
             anti-parallel, cameras facing each other) are ill-conditioned and never win.
         max_pair_views: pair hypotheses come from all pairs of at most this many views per point
             (all pairs when C <= max_pair_views, else a random subset of views per point).
+        rival_distance: thresholds; a 2-view consensus is "ambiguous" (NaN) when another 2-view
+            set agrees on a point at least this far (in the winner's views); 0 = never.
         local_optimization: rounds of "re-select inliers against the refit, refit again".
         refine: Levenberg-Marquardt refinement of the reprojection error on the inliers.
         refine_iterations: LM iterations (each never increases the weighted error).
-        seed: random seed (only used when C > max_pair_views).
+        seed: random seed of the view sampling (only used when C > max_pair_views).
         chunk_size: points per work unit (cache-sized; also the progress-bar step).
         num_threads: worker threads (0: one per available CPU core).
         progress: show a tqdm progress bar.
@@ -46,6 +48,7 @@ class TriangulationOptions:
     threshold: float = 15.0
     min_ray_angle: float = 3.0
     max_pair_views: int = 8
+    rival_distance: float = 10.0
     local_optimization: int = 1
     refine: bool = True
     refine_iterations: int = 3
@@ -61,6 +64,7 @@ class TriangulationOptions:
             (self.threshold > 0, "threshold must be positive (px)"),
             (0.0 <= self.min_ray_angle < 90.0, "min_ray_angle must be in [0, 90) degrees"),
             (self.max_pair_views >= 2, "max_pair_views must be at least 2"),
+            (self.rival_distance >= 0, "rival_distance must be >= 0 (thresholds)"),
             (self.local_optimization >= 0, "local_optimization must be >= 0"),
             (self.refine_iterations >= 0, "refine_iterations must be >= 0"),
             (self.chunk_size >= 1, "chunk_size must be >= 1"),
@@ -83,7 +87,7 @@ class TriangulationOptions:
     def updated(self, **options: Any) -> "TriangulationOptions":
         """A copy with some options changed; unknown names raise InputError."""
         _check_keys(options, type(self), "triangulation option")
-        return replace(self, **options)
+        return replace(self, **_typed(options, type(self), "triangulation option"))
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,10 @@ class PeopleOptions:
 
     threshold: float = 20.0
     min_keypoints: int = 4
+
+    def __post_init__(self) -> None:
+        if not self.threshold > 0 or self.min_keypoints < 1:
+            raise InputError("people options: threshold must be > 0 px and min_keypoints >= 1")
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,11 @@ class FilterOptions:
     max_gap: int = 10
     lowpass: bool = False
     order: int = 2
-    cutoff: float = 6.0
+    cutoff: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.max_gap < 0 or self.order < 1 or not self.cutoff > 0:
+            raise InputError("filter options: max_gap must be >= 0 frames, order >= 1 and cutoff > 0 Hz")
 
 
 @dataclass(frozen=True)
@@ -154,12 +166,27 @@ def config_from_dict(data: dict[str, Any], path: Any = None) -> TriangulationCon
             raise InputError(f"config section {name!r} must be a mapping", path)
         _check_keys(section, cls, f"key in [{name}]", path)
         try:
-            parts[name] = cls(**section)
+            parts[name] = cls(**_typed(section, cls, name))
         except InputError as exc:
             raise InputError(str(exc), path) from None
         except TypeError as exc:
             raise InputError(f"[{name}]: {exc}", path) from None
     return TriangulationConfig(**parts)
+
+
+def _typed(values: dict[str, Any], cls: type, where: str) -> dict[str, Any]:
+    """Check each value against the type of its field's default (ints are accepted for floats)."""
+    defaults = cls()
+    out = {}
+    for key, value in values.items():
+        kind = type(getattr(defaults, key))
+        ok = isinstance(value, bool) if kind is bool else (
+            isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float else
+            isinstance(value, int) and not isinstance(value, bool) if kind is int else isinstance(value, kind))
+        if not ok:
+            raise InputError(f"[{where}] {key} must be {kind.__name__}, got {value!r}")
+        out[key] = float(value) if kind is float else value
+    return out
 
 
 def load_config(path: str | os.PathLike | None = None) -> TriangulationConfig:

@@ -7,7 +7,6 @@ or points: the only Python loops are over chunks, cameras, camera pairs and iter
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +22,9 @@ from triangulation.refine import refine
 from triangulation.reprojection import pixel_errors
 from triangulation.views import RigConstants, prepare_views, rig_constants
 
-logger = logging.getLogger(__name__)
 
-STATUS_NAMES: tuple[str, ...] = ("ok", "too_few_views", "no_consensus", "degenerate")
-OK, TOO_FEW_VIEWS, NO_CONSENSUS, DEGENERATE = range(4)
+STATUS_NAMES: tuple[str, ...] = ("ok", "too_few_views", "no_consensus", "degenerate", "ambiguous")
+OK, TOO_FEW_VIEWS, NO_CONSENSUS, DEGENERATE, AMBIGUOUS = range(5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +38,8 @@ class Triangulation:
         num_views: (*B,) int, number of inlier views.
         status: (*B,) uint8 index into :data:`STATUS_NAMES`: ok, too_few_views (fewer usable
             views than ``min_views``), no_consensus (RANSAC found no valid agreeing set),
-            degenerate (the linear system has no finite solution).
+            degenerate (the linear system has no finite solution), ambiguous (RANSAC: only two
+            views agree, and another pair agrees on a clearly different point).
         view_errors: (C, *B) px, exact reprojection error of every observed view (inlier or not,
             whatever its confidence); NaN where the view or the point is missing.
         method: the method used.
@@ -100,8 +99,7 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
 
     def work(index: int) -> int:
         sl = slice(starts[index], min(starts[index] + opts.chunk_size, n))
-        rng = np.random.default_rng((opts.seed, index))
-        for key, value in solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, rng).items():
+        for key, value in solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start).items():
             out[key][..., sl] = value
         return sl.stop - sl.start
 
@@ -114,14 +112,18 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
 
 
 def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: str, opts: TriangulationOptions,
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Triangulate one chunk: uv (C, n, 2) px, conf (C, n) -> output arrays with a trailing n axis."""
+                first_index: int = 0) -> dict[str, np.ndarray]:
+    """Triangulate one chunk: uv (C, n, 2) px, conf (C, n) -> output arrays with a trailing n axis.
+
+    ``first_index`` is the global index of the chunk's first point (seeds RANSAC's view sampling).
+    """
     views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=method == "ransac")
     enough = views.usable.sum(axis=0) >= opts.min_views
+    ambiguous = np.zeros(uv.shape[1], dtype=bool)
     if method == "ransac":
         normals = view_normal_matrices(const, views.x, views.y, views.confidence)
-        points, inliers = consensus(const, views, normals, opts.threshold, opts.min_ray_angle,
-                                    opts.max_pair_views, rng)
+        points, inliers, ambiguous = consensus(const, views, normals, opts.threshold, opts.min_ray_angle,
+                                               opts.max_pair_views, opts.seed, first_index, opts.rival_distance)
         points, inliers = refit(const, views, normals, points, inliers, opts.threshold, opts.local_optimization)
         if opts.refine and opts.refine_iterations:
             points = refine(const, views, points, inliers, opts.refine_iterations)
@@ -130,9 +132,8 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
         points = dlt(const, views.x, views.y, weight)
         inliers = views.usable
     num_views = inliers.sum(axis=0)
-    status = np.where(~enough, TOO_FEW_VIEWS,
-                      np.where(num_views < opts.min_views, NO_CONSENSUS,
-                               np.where(np.isfinite(points).all(axis=0), OK, DEGENERATE))).astype(np.uint8)
+    status = np.select([~enough, num_views < opts.min_views, ambiguous, ~np.isfinite(points).all(axis=0)],
+                       [TOO_FEW_VIEWS, NO_CONSENSUS, AMBIGUOUS, DEGENERATE], OK).astype(np.uint8)
     ok = status == OK
     points = np.where(ok, points, np.nan)
     inliers = inliers & ok

@@ -2,17 +2,19 @@
 
 For a view with undistorted normalised observation (x, y), conditioned projection rows P1, P2,
 P3 (see :mod:`.views`) and weight w, the DLT rows are ``w (x P3 - P1)`` and ``w (y P3 - P2)``;
-the point is the unit 4-vector v minimising ``|A v|^2 = v^T (A^T A) v``, i.e. the eigenvector of
-the smallest eigenvalue of the 4x4 normal matrix M = A^T A. Two shortcuts make this fast:
+the algebraic error of a homogeneous point v is ``|A v|^2 = v^T M v`` with the 4x4 normal matrix
+M = A^T A. Two shortcuts make this fast:
 
 - M is linear in the per-view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2), so all normal matrices
   come from one small matrix product with per-camera constants (:attr:`RigConstants.quad`),
   instead of building and decomposing (N, 2C, 4) matrices.
-- The smallest eigenvector is found by power iteration on the adjugate adj(M) = det(M) M^-1,
-  whose dominant eigenvector it is (eigenvalue ratio lambda_1 / lambda_2 per step, ~1e-6 for
-  real data). The first iterate, adj(M) e_4, is the inhomogeneous least-squares solution
-  (v_4 = 1); two more steps give the homogeneous solution to machine precision. This is about
-  20x faster than ``np.linalg.eigh`` on (N, 4, 4) and agrees with it (tested).
+- The minimiser with v_4 = 1 (Hartley & Sturm's "linear-LS" triangulation) is ``adj(M) e_4``, the
+  last column of the adjugate adj(M) = det(M) M^-1, computed in closed form. Unlike the unit-norm
+  eigenvector solution ("linear-eigen", the smallest eigenvector of M) it does not depend on the
+  choice of world frame (adding a zero-weight camera, which moves the conditioning frame, changes
+  nothing), it is ~20x faster than ``np.linalg.eigh`` on (N, 4, 4) and it is as accurate (the
+  benchmark measures both). ``steps > 0`` runs power iterations on adj(M), whose dominant
+  eigenvector is M's smallest (ratio lambda_1 / lambda_2 per step), to get the eigenvector solution.
 
 Matrices are stored as their 10 upper-triangle entries, ``(10, n)``, in the order
 m00 m01 m02 m03 m11 m12 m13 m22 m23 m33.
@@ -24,7 +26,7 @@ import numpy as np
 
 from triangulation.views import RigConstants
 
-POWER_STEPS = 2  # adjugate power-iteration steps after the inhomogeneous start
+POWER_STEPS = 0  # 0: linear-LS (v_4 = 1); > 0: power steps towards the unit-eigenvector solution
 _AT_INFINITY = 1e-9  # |v_4| / |v| below this: point at infinity (degenerate)
 
 
@@ -77,28 +79,44 @@ def symmetric_adjugate(m: np.ndarray) -> np.ndarray:
 
 
 def smallest_eigenvector(m: np.ndarray, steps: int = POWER_STEPS) -> np.ndarray:
-    """Unit eigenvector of the smallest eigenvalue of symmetric PSD 4x4 matrices.
+    """Minimiser of v^T M v for symmetric PSD 4x4 matrices, as a unit vector.
 
     Args:
         m: (10, n) upper triangles.
-        steps: power-iteration steps on the adjugate after the inhomogeneous start.
+        steps: 0 gives the minimiser with v_4 = 1 (adj(M) e_4); each further power-iteration
+            step on adj(M) moves it towards the eigenvector of M's smallest eigenvalue.
 
     Returns:
-        (4, n); all zero (then NaN after normalisation) where M has rank < 3.
+        (4, n) unit vectors; NaN where M has rank < 3.
     """
-    a = symmetric_adjugate(m)
-    a00, a01, a02, a03, a11, a12, a13, a22, a23, a33 = a
+    a00, a01, a02, a03, a11, a12, a13, a22, a23, a33 = symmetric_adjugate(m)
     v0, v1, v2, v3 = a03, a13, a23, a33  # adj(M) e_4: the inhomogeneous solution
-    for _ in range(steps):
-        norm = np.sqrt(v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
-        v0, v1, v2, v3 = v0 / norm, v1 / norm, v2 / norm, v3 / norm  # rescale (avoids overflow)
-        v0, v1, v2, v3 = (a00 * v0 + a01 * v1 + a02 * v2 + a03 * v3,
-                          a01 * v0 + a11 * v1 + a12 * v2 + a13 * v3,
-                          a02 * v0 + a12 * v1 + a22 * v2 + a23 * v3,
-                          a03 * v0 + a13 * v1 + a23 * v2 + a33 * v3)
-    v = np.stack([v0, v1, v2, v3])
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # rank < 3 gives 0 / 0 = NaN
+        for _ in range(steps):
+            norm = np.sqrt(v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+            v0, v1, v2, v3 = v0 / norm, v1 / norm, v2 / norm, v3 / norm  # rescale (avoids overflow)
+            v0, v1, v2, v3 = (a00 * v0 + a01 * v1 + a02 * v2 + a03 * v3,
+                              a01 * v0 + a11 * v1 + a12 * v2 + a13 * v3,
+                              a02 * v0 + a12 * v1 + a22 * v2 + a23 * v3,
+                              a03 * v0 + a13 * v1 + a23 * v2 + a33 * v3)
+        v = np.stack([v0, v1, v2, v3])
         return v / np.sqrt((v * v).sum(axis=0))
+
+
+def last_adjugate_column(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """adj(M) e_4 of symmetric 4x4 matrices given as (10, n) upper triangles: four (n,) arrays.
+
+    Only the six 2x2 minors of the first two rows are needed (a quarter of the full adjugate).
+    """
+    m00, m01, m02, m03, m11, m12, m13, m22, m23, m33 = m
+    s0 = m00 * m11 - m01 * m01
+    s1 = m00 * m12 - m01 * m02
+    s2 = m00 * m13 - m01 * m03
+    s3 = m01 * m12 - m11 * m02
+    s4 = m01 * m13 - m11 * m03
+    s5 = m02 * m13 - m12 * m03
+    return (-m12 * s5 + m22 * s4 - m23 * s3, m02 * s5 - m22 * s2 + m23 * s1,
+            -m02 * s4 + m12 * s2 - m23 * s0, m02 * s3 - m12 * s1 + m22 * s0)
 
 
 def solve_normal(const: RigConstants, m: np.ndarray, steps: int = POWER_STEPS) -> np.ndarray:
@@ -107,16 +125,18 @@ def solve_normal(const: RigConstants, m: np.ndarray, steps: int = POWER_STEPS) -
     Args:
         const: rig constants (conditioning).
         m: (10, n) summed normal matrices.
-        steps: power-iteration steps (see :func:`smallest_eigenvector`).
+        steps: power-iteration steps (see :func:`smallest_eigenvector`); 0 = linear-LS.
 
     Returns:
         (3, n) m, world frame; NaN where the system is degenerate (rank < 3, point at infinity).
     """
-    v = smallest_eigenvector(m, steps)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        finite = np.abs(v[3]) > _AT_INFINITY
-        point = const.center[:, None] + const.scale * v[:3] / np.where(finite, v[3], np.nan)
-    return point
+    v = last_adjugate_column(m) if steps == 0 else tuple(smallest_eigenvector(m, steps))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        norm = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3])
+        finite = np.abs(v[3]) > _AT_INFINITY * norm  # False for NaN (rank < 3 gives 0 / 0)
+        scale = np.where(finite, const.scale / v[3], np.nan)
+        return np.stack([const.center[0] + v[0] * scale, const.center[1] + v[1] * scale,
+                         const.center[2] + v[2] * scale])
 
 
 def dlt(const: RigConstants, x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:

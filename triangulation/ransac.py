@@ -1,13 +1,17 @@
 """RANSAC over camera pairs, batched over points, and the confidence-weighted refit on the inliers.
 
 Every point gets the same hypotheses: the 2-view DLT of each pair of its views (all pairs when
-C <= ``max_pair_views``, else all pairs among a random ``max_pair_views`` of its usable views).
+C <= ``max_pair_views``, else all pairs among ``max_pair_views`` of its usable views drawn at
+random, confident ones more often).
 A hypothesis is valid when both of its views reproject within the threshold, the point is in
 front of both cameras, and the two observed rays are at least ``min_ray_angle`` from parallel
 (nearly parallel or anti-parallel rays, e.g. cameras facing each other, fix the depth poorly and
 can agree with anything along the common line). Consensus: the most inliers, then the smallest
-RMS inlier error (lexicographic; inlier counts are compared first so that a 2-view solution with
-a tiny error never beats a larger agreeing camera set). Inliers are usable views whose
+mean squared inlier error (lexicographic; inlier counts are compared first so that a 2-view solution with
+a tiny error never beats a larger agreeing camera set). A 2-view consensus is ambiguous when
+another 2-view set also agrees on a clearly different point: an outlier that happens to lie near
+an inlier's epipolar line is then as credible as the true pair, and the point is left out
+(status "ambiguous") rather than guessed. Inliers are usable views whose
 first-order pixel error is below the threshold.
 """
 
@@ -18,20 +22,24 @@ from itertools import combinations
 import numpy as np
 
 from triangulation.dlt import solve_normal
-from triangulation.reprojection import camera_points, squared_errors
+from triangulation.reprojection import camera_points, squared_errors, whitened_residuals
 from triangulation.views import RigConstants, Views
 
 Index = int | np.ndarray  # a camera index, or (n,) camera indices (one per point)
 
 
-def pair_indices(usable: np.ndarray, max_pair_views: int, rng: np.random.Generator) -> list[tuple[Index, Index]]:
+def pair_indices(usable: np.ndarray, confidence: np.ndarray, max_pair_views: int, seed: int = 0,
+                 first_index: int = 0) -> list[tuple[Index, Index]]:
     """Camera pairs to hypothesise from.
 
     Args:
         usable: (C, n) bool usable views.
+        confidence: (C, n) their confidences (sampling weights).
         max_pair_views: all pairs when C <= this; otherwise pairs among this many views per point,
-            drawn at random among its usable views.
-        rng: random generator (only used when C > max_pair_views).
+            drawn at random among its usable views with probabilities growing with confidence.
+        seed: random seed (only used when C > max_pair_views).
+        first_index: global index of the first point (the draws depend on the seed and on each
+            point's global index only, not on how points are split into chunks).
 
     Returns:
         list of (a, b): ints, or (n,) int arrays giving each point's two cameras.
@@ -39,9 +47,26 @@ def pair_indices(usable: np.ndarray, max_pair_views: int, rng: np.random.Generat
     cams = usable.shape[0]
     if cams <= max_pair_views:
         return list(combinations(range(cams), 2))
-    keys = rng.random(usable.shape) + np.where(usable, 0.0, 2.0)  # usable views first, in random order
-    order = np.argsort(keys, axis=0)[:max_pair_views]  # (V, n)
+    # weighted sampling without replacement (Efraimidis & Spirakis): key u^(1/w), largest first, so
+    # confident views are drawn more often; unusable views come last
+    with np.errstate(divide="ignore"):
+        u = uniform_hash(seed, first_index + np.arange(usable.shape[1]), usable.shape[0])
+        keys = np.where(usable, u ** (1.0 / np.maximum(confidence, 1e-12)), -1.0)
+    order = np.argsort(-keys, axis=0)[:max_pair_views]  # (V, n)
     return [(order[i], order[j]) for i, j in combinations(range(max_pair_views), 2)]
+
+
+def uniform_hash(seed: int, index: np.ndarray, cams: int) -> np.ndarray:
+    """(C, n) counter-based uniform numbers in [0, 1): SplitMix64 of (seed, point index, camera)."""
+    with np.errstate(over="ignore"):
+        z = (np.uint64(seed) * np.uint64(0xD1B54A32D192ED03)
+             + index.astype(np.uint64)[None, :] * np.uint64(cams)
+             + np.arange(cams, dtype=np.uint64)[:, None])
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2 ** 53)
 
 
 def take_view(values: np.ndarray, index: Index) -> np.ndarray:
@@ -60,7 +85,8 @@ def ray_directions(const: RigConstants, views: Views) -> np.ndarray:
 
 
 def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold: float, min_ray_angle: float,
-              max_pair_views: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+              max_pair_views: int, seed: int = 0, first_index: int = 0,
+              rival_distance: float = 10.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best pair hypothesis per point.
 
     Args:
@@ -69,34 +95,50 @@ def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold:
         normals: (C, 10, n) per-view DLT normal matrices (see :func:`triangulation.dlt.view_normal_matrices`).
         threshold: px, inlier reprojection error.
         min_ray_angle: deg, minimum angle between a pair's rays (and from 180 deg).
-        max_pair_views: see :func:`pair_indices`.
-        rng: random generator.
+        max_pair_views, seed, first_index: see :func:`pair_indices`.
+        rival_distance: thresholds; see ``ambiguous`` below (0: never ambiguous).
 
     Returns:
         points: (3, n) m, the winning hypothesis (NaN where none is valid).
         inliers: (C, n) bool, its inlier views (all False where none is valid).
+        ambiguous: (n,) bool, the winner has only 2 inliers and another valid 2-inlier hypothesis
+            reprojects more than ``rival_distance`` thresholds away in one of the winner's views:
+            two views agreeing by chance (an outlier on the epipolar line of an inlier) cannot be
+            told from the true pair, so no answer is given.
     """
     thr2 = threshold * threshold
     max_cos2 = np.cos(np.radians(min_ray_angle)) ** 2
     rays = ray_directions(const, views)
-    n = views.x.shape[1]
-    best_key = np.full(n, -np.inf)
-    best_points = np.full((3, n), np.nan)
-    best_inliers = np.zeros(views.usable.shape, dtype=bool)
-    for a, b in pair_indices(views.usable, max_pair_views, rng):  # loop over camera pairs
-        points = solve_normal(const, take_view(normals, a) + take_view(normals, b), steps=1)
-        err2 = squared_errors(views, camera_points(const, points))
-        inliers = views.usable & (err2 < thr2)
+    keys, all_points, all_err2, all_inliers = [], [], [], []
+    for a, b in pair_indices(views.usable, views.confidence, max_pair_views, seed, first_index):  # camera pairs
+        points = solve_normal(const, take_view(normals, a) + take_view(normals, b))
+        cam = camera_points(const, points)
+        r0, r1 = whitened_residuals(views, cam)
+        err2 = r0 * r0 + r1 * r1
+        inliers = views.usable & (err2 < thr2) & (cam[:, 2] > 0)  # NaN compares False
         count = inliers.sum(axis=0)
-        rms = np.sqrt(np.where(inliers, err2, 0.0).sum(axis=0) / np.maximum(count, 1))
+        sq = np.where(inliers, err2, 0.0).sum(axis=0)
         cos = (take_view(rays, a) * take_view(rays, b)).sum(axis=0)
         valid = take_view(inliers, a) & take_view(inliers, b) & (cos * cos <= max_cos2)
-        key = np.where(valid, count - 0.5 * rms / threshold, -np.inf)  # count first, then error
-        better = key > best_key
-        best_key = np.where(better, key, best_key)
-        best_points = np.where(better, points, best_points)
-        best_inliers = np.where(better, inliers, best_inliers)
-    return best_points, best_inliers
+        # count first, then the inliers' mean squared error (< thr2, so it never outweighs one view)
+        keys.append(np.where(valid, count - 0.5 * sq / (np.maximum(count, 1) * thr2), -np.inf))
+        all_points.append(points)
+        all_err2.append(err2)
+        all_inliers.append(inliers)
+    n = views.x.shape[1]
+    if not keys:  # fewer than two cameras
+        return np.full((3, n), np.nan), np.zeros(views.usable.shape, dtype=bool), np.zeros(n, dtype=bool)
+    keys, all_err2, all_inliers = np.stack(keys), np.stack(all_err2), np.stack(all_inliers)  # (P, n), (P, C, n)
+    best = keys.argmax(axis=0)
+    found = np.isfinite(keys.max(axis=0))
+    points = np.where(found, np.take_along_axis(np.stack(all_points), best[None, None], axis=0)[0], np.nan)
+    inliers = np.take_along_axis(all_inliers, best[None, None], axis=0)[0] & found
+    # a rival: another valid 2-view set whose point lies far (> rival_distance thresholds) from the
+    # winner's views, not a near-duplicate of the same point that a noisy view just missed
+    far = ~(np.where(inliers, all_err2, 0.0) <= (rival_distance * threshold) ** 2).all(axis=1)  # (P, n)
+    rival = np.isfinite(keys) & (all_inliers.sum(axis=1) == 2) & far
+    ambiguous = found & (inliers.sum(axis=0) == 2) & rival.any(axis=0) & (rival_distance > 0)
+    return points, inliers, ambiguous
 
 
 def refit(const: RigConstants, views: Views, normals: np.ndarray, points: np.ndarray, inliers: np.ndarray,

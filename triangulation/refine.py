@@ -84,9 +84,10 @@ def lm_step(maps: np.ndarray, state: dict[str, np.ndarray], rot_h: np.ndarray, r
         cols = ((a0, a1), (b0, b1), (c0, c1))
         jtj = np.stack([cols[i][0] * cols[j][0] + cols[i][1] * cols[j][1] for i, j in _UP3], axis=1)  # (C, 6, n)
         jtr = np.stack([p * r0 + q * r1 for p, q in cols], axis=1)  # (C, 3, n)
-    cams, _, n = jtj.shape
-    h = rot_h @ jtj.reshape(cams * 6, n)  # (6, n)
-    g = rot_g @ jtr.reshape(cams * 3, n)  # (3, n)
+    # stacked per-camera products, then a sum over cameras (one big 2D product would go through a
+    # multi-threaded BLAS call whose thread start-up costs more than the product itself)
+    h = np.matmul(rot_h, jtj).sum(axis=0)  # (6, n)
+    g = np.matmul(rot_g, jtr).sum(axis=0)  # (3, n)
     scale = 1.0 + damping
     return -solve_symmetric3(h[0] * scale, h[1], h[2], h[3] * scale, h[4], h[5] * scale, g)
 
@@ -98,17 +99,15 @@ def rotation_maps(R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         R: (C, 3, 3) world->camera rotations.
 
     Returns:
-        rot_h: (6, 6C), ``H = rot_h @ A`` with A (C, 6, n) symmetric camera-frame matrices
-            flattened to (6C, n) and H = sum_c R_c^T A_c R_c as 6 upper-triangle entries.
-        rot_g: (3, 3C), ``g = rot_g @ b`` with b (C, 3, n) flattened: g = sum_c R_c^T b_c.
+        rot_h: (C, 6, 6), ``H = sum_c rot_h[c] @ A[c]`` with A (C, 6, n) symmetric camera-frame
+            matrices and H = sum_c R_c^T A_c R_c, both as 6 upper-triangle entries.
+        rot_g: (C, 3, 3), ``g = sum_c rot_g[c] @ b[c]`` = sum_c R_c^T b_c for b (C, 3, n).
     """
-    cams = len(R)
-    rot_h = np.zeros((6, cams, 6))
+    rot_h = np.zeros((len(R), 6, 6))
     for out, (i, j) in enumerate(_UP3):
         for m, (k, l) in enumerate(_UP3):
-            rot_h[out, :, m] = R[:, k, i] * R[:, l, j] + (R[:, l, i] * R[:, k, j] if k != l else 0.0)
-    rot_g = R.transpose(2, 0, 1)  # rot_g[i, c, k] = R_c[k, i]
-    return rot_h.reshape(6, cams * 6), np.ascontiguousarray(rot_g).reshape(3, cams * 3)
+            rot_h[:, out, m] = R[:, k, i] * R[:, l, j] + (R[:, l, i] * R[:, k, j] if k != l else 0.0)
+    return rot_h, np.ascontiguousarray(R.transpose(0, 2, 1))
 
 
 def solve_symmetric3(h00, h01, h02, h11, h12, h22, g: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ coordinates (x/z, y/z), of order 1, and the unknown point is expressed as
 ``X = center + scale * X'`` with ``center`` the centroid of the camera centres and ``scale`` their
 RMS distance to it, so that ``X'`` is of order 1 for anything the rig films.
 
-Undistortion: OpenCV's ``undistortPoints`` (fixed-point iteration in C++, ~40x faster than the
+Undistortion: OpenCV's ``undistortPoints`` (fixed-point iteration in C++, ~20x faster than the
 generic Newton solver of :mod:`calibration.distortion`) for the OpenCV pinhole model; every result
 is checked by re-distorting it and points off by more than ``UNDISTORT_TOLERANCE`` px (and all other
 models) go through :func:`calibration.undistort`, the exact inverse.
@@ -40,9 +40,8 @@ class RigConstants:
         R: (C, 3, 3) world->camera rotations.
         t: (C, 3) m, world->camera translations.
         center: (3,) m and ``scale`` m: the conditioning ``X = center + scale * X'``.
-        quad: (C, 4, 10) per camera, maps the view features (w(x^2+y^2), w x, w y, w) to the 10
-            upper-triangle entries of the conditioned DLT normal matrix A^T A (see :mod:`.dlt`).
-        focal: (C,) mean focal length, px (turns px tolerances into normalised ones).
+        quad: (C, 4, 10) per camera, maps the view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2)
+            to the 10 upper-triangle entries of the conditioned DLT normal matrix A^T A (see :mod:`.dlt`).
     """
 
     rig: CameraRig
@@ -51,11 +50,6 @@ class RigConstants:
     center: np.ndarray
     scale: float
     quad: np.ndarray
-    focal: np.ndarray
-
-    @property
-    def num_cameras(self) -> int:
-        return len(self.rig)
 
 
 def rig_constants(rig: CameraRig) -> RigConstants:
@@ -72,8 +66,7 @@ def rig_constants(rig: CameraRig) -> RigConstants:
     forms = np.stack([outer(p3, p3), -(outer(p3, p1) + outer(p1, p3)), -(outer(p3, p2) + outer(p2, p3)),
                       outer(p1, p1) + outer(p2, p2)], axis=1)  # (C, 4 features, 4, 4)
     quad = np.stack([forms[:, :, i, j] for i, j in _UPPER], axis=2)  # (C, 4, 10)
-    focal = np.array([0.5 * (c.K[0, 0] + c.K[1, 1]) for c in rig])
-    return RigConstants(rig, R, t, center, scale, np.ascontiguousarray(quad), focal)
+    return RigConstants(rig, R, t, center, scale, np.ascontiguousarray(quad))
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,6 +36,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="training device (default: cpu)")
     p.add_argument("--ddp", action="store_true",
                    help="DistributedDataParallel across the processes torchrun started (implied when WORLD_SIZE > 1)")
+    p.add_argument("--eval-every", type=int, default=1, metavar="N",
+                   help="score the test split every N epochs and after the last (default 1; 0: never)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -51,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.eval_every < 0:
+        raise InputError(f"--eval-every must be >= 0, got {args.eval_every}")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is available")
     info = init_from_env(args.device) if args.ddp or env_world_size() > 1 else DistInfo()
@@ -64,16 +68,16 @@ def run(args: argparse.Namespace) -> int:
         _check_run_folder(out, args.resume)
         data = _dataset(args.data, info, barrier)
         trainer = Trainer(cfg, data, out, device=device, epochs=args.epochs, dist=info,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, eval_every=args.eval_every)
         if args.resume:
             trainer.resume()
         if info.is_main:
             save_config(trainer.cfg, out / "config.yaml")
             logger.info("training %s (%s, %d joints) on %s -> %s", cfg.name, cfg.model.kind,
                         trainer.skeleton.num_joints, data, out)
-        state = trainer.fit()
+        trainer.fit()
         if info.is_main:
-            _final_report(out, data, state.best_epoch)
+            _final_report(out, data)
     finally:
         if info.enabled and dist.is_initialized():
             dist.destroy_process_group()
@@ -103,16 +107,19 @@ def _dataset(data: Path | None, info, barrier) -> Path:
     return Path(path)
 
 
-def _final_report(out: Path, data: Path, best_epoch: int) -> None:
+def _final_report(out: Path, data: Path) -> None:
     """Score best.pt (or last.pt) on every test frame with and without flip TTA; write eval.json, print tables."""
     from evaluation import format_table
     from lifting.evaluate import evaluate_checkpoint, write_results
 
+    from lifting.checkpoint import read_checkpoint
+
     ckpt = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
+    epoch = read_checkpoint(ckpt)["epoch"]
     results = evaluate_checkpoint(ckpt, data)
     write_results(results, out / "eval.json")
     for flip, result in results.items():
-        print(f"\n{ckpt.name} (epoch {best_epoch}){' with flip TTA' if flip else ''}, mm:")
+        print(f"\n{ckpt.name} (epoch {epoch}){' with flip TTA' if flip else ''}, test split, mm:")
         table = format_table(result, metrics=("mpjpe", "p_mpjpe", "n_mpjpe"), groups=("full", "spine"))
         print("\n".join(table.splitlines()[:3]))  # header and the all-frames row; per action in eval.json
     print(f"\nrun folder: {out} (per-action scores in eval.json)")

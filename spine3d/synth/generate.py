@@ -5,7 +5,8 @@ Layout of a dataset folder (the same files, in the same formats, as the real dat
     simspine.h5                  15 SIMSPINE markers + 62 kinematic axes per trial, rigs per subject
     h36m/data_3d_h36m.npz        VideoPose3D's positions_3d: subject -> action -> (T, 32, 3) m
     cameras/Calib_<S>.toml       the Human3.6M cameras of each subject
-    synth.json                   the generator's parameters (written last: marks a complete set)
+    synth.json                   the generator's parameters, written last: its presence marks a complete set
+    .synth-incomplete            present only while a generation runs (or after one was interrupted)
 
 One sequence is synthesised and written at a time; only the (T, 32, 3) float32 Human3.6M arrays
 are kept until the end, because VideoPose3D's npz is a single pickled dict.
@@ -26,14 +27,15 @@ from tqdm import tqdm
 from calibration import h36m_rig
 from spine3d.errors import InputError
 from spine3d.formats.h36m_npz import write_h36m_positions
-from spine3d.formats.simspine_h5 import ACTIONS, TEST_SUBJECTS, TRAIN_SUBJECTS, RigArrays, SimSpineSequence, write_simspine_h5
+from spine3d.formats.simspine_h5 import (ACTIONS, TEST_SUBJECTS, TRAIN_SUBJECTS, RigArrays, SimSpineSequence,
+                                         write_simspine_h5)
 from spine3d.io import write_text_atomic
 from spine3d.skeletons import SIMSPINE_15
 from spine3d.synth.actions import GENERATORS
 from spine3d.synth.body import foot_contacts, h36m_sites, marker_sites, subject_dims
 from spine3d.synth.kinematics import AXIS, Chain, build_chain, forward_kinematics, site_positions
 from spine3d.synth.motion import stable_rng
-from spine3d.synth.placement import Area, capture_area, floor_lift, in_view
+from spine3d.synth.placement import CONTACT_SMOOTHING, Area, capture_area, floor_lift, in_view
 from spine3d.synth.posture import to_coordinates
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ SUBJECTS: tuple[str, ...] = TRAIN_SUBJECTS + TEST_SUBJECTS
 DEFAULT_SECONDS = 20.0  # s per action: 7 subjects x 15 actions x 1000 frames = 105 000 frames
 FPS = 50.0
 H5_NAME, H36M_NAME, CAMERAS_DIR, MANIFEST_NAME = "simspine.h5", "h36m/data_3d_h36m.npz", "cameras", "synth.json"
+INCOMPLETE_NAME = ".synth-incomplete"
 AREA_SHRINK = (1.0, 0.7, 0.45, 0.25, 0.0)  # capture-area scales tried until every point is in view
 VIEW_MARGIN_PX = 2.0
 
@@ -72,20 +75,28 @@ def synthesize_sequence(subject: str, action: str, seconds: float, seed: int = 0
         raise InputError(f"{seconds} s at {fps} Hz gives {n} frames; need at least 2")
     dims, chain, rig, area = _subject(subject, seed)
     t = np.arange(n) / fps
+    fallback = None  # the largest area where the spine markers, if not every limb joint, stay in view
     for scale in AREA_SHRINK:
-        q = _motion(subject, action, seed, t, dims, chain, area.scaled(scale))
+        q = _motion(subject, action, seed, t, fps, dims, chain, area.scaled(scale))
         markers, joints = _points(chain, dims, q)
-        if in_view(rig, np.concatenate([markers, joints], axis=1), VIEW_MARGIN_PX).all():
-            break
-        logger.debug("%s/%s: points leave the images; trying a %.0f%% smaller area", subject, action, 100 * scale)
+        if in_view(rig, markers, VIEW_MARGIN_PX).all():
+            if in_view(rig, joints, VIEW_MARGIN_PX).all():
+                break
+            fallback = fallback or (q, markers, joints)
+        logger.debug("%s/%s: points leave the images in a %.0f%% area", subject, action, 100 * scale)
     else:
-        logger.warning("%s/%s: some points stay outside the images even at the centre of the capture area",
-                       subject, action)
+        if fallback is None:
+            logger.warning("%s/%s: spine markers leave the images even at the centre of the capture area",
+                           subject, action)
+        else:  # e.g. hands raised above the head of a tall subject near a camera
+            q, markers, joints = fallback
+            logger.debug("%s/%s: some limb joints leave the images in some frames", subject, action)
     seq = SimSpineSequence(subject, action, markers.astype(np.float32), q.astype(np.float32), t)
     return seq, joints.astype(np.float32)
 
 
-def _motion(subject: str, action: str, seed: int, t: np.ndarray, dims, chain: Chain, area: Area) -> np.ndarray:
+def _motion(subject: str, action: str, seed: int, t: np.ndarray, fps: float, dims, chain: Chain,
+            area: Area) -> np.ndarray:
     """(T, 62) placed coordinates: posture from the action generator, then floor contact and anchoring."""
     rng = stable_rng(seed, "motion", subject, action)
     plan = GENERATORS[action](t, rng, dims, area)
@@ -95,7 +106,7 @@ def _motion(subject: str, action: str, seed: int, t: np.ndarray, dims, chain: Ch
         q[:, tx], q[:, tz] = plan.floor[:, 1], plan.floor[:, 0]
     R, p = forward_kinematics(chain, q)
     soles = site_positions(chain, R, p, foot_contacts(dims))  # (T, 6, 3) OpenSim frame, right foot first
-    q[:, ty] += floor_lift(soles[..., 1].reshape(len(t), 2, -1), plan.support)
+    q[:, ty] += floor_lift(soles[..., 1].reshape(len(t), 2, -1), plan.support, CONTACT_SMOOTHING * fps)
     if plan.planted:  # the feet stay on their spot; the pelvis moves over them
         q[:, tx] += plan.floor[:, 1] - soles[..., 0].mean(axis=1)
         q[:, tz] += plan.floor[:, 0] - soles[..., 2].mean(axis=1)
@@ -109,6 +120,22 @@ def _points(chain: Chain, dims, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     markers = site_positions(chain, R, p, [sites[name] for name in SIMSPINE_15.names])
     joints = site_positions(chain, R, p, h36m_sites(dims))
     return markers[..., [2, 0, 1]], joints[..., [2, 0, 1]]  # OpenSim Y-up -> world Z-up
+
+
+def points_from_kinematics(subject: str, kinematics: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Forward kinematics of stored coordinates of a synthetic subject (body fixed by ``seed``).
+
+    Args:
+        kinematics: (T, 62) coordinates in KINEMATIC_AXES order (deg; pelvis_t* m).
+
+    Returns:
+        SIMSPINE_15 markers (T, 15, 3) and H36M_32 joints (T, 32, 3), m, world Z-up (float64).
+    """
+    kinematics = np.asarray(kinematics, dtype=np.float64)
+    if kinematics.ndim != 2 or kinematics.shape[1] != len(AXIS):
+        raise InputError(f"kinematics must have shape (T, {len(AXIS)}), got {kinematics.shape}")
+    dims, chain, _, _ = _subject(subject, seed)
+    return _points(chain, dims, kinematics)
 
 
 def generate_dataset(out_dir: str | os.PathLike, subjects: Sequence[str] = SUBJECTS,
@@ -125,6 +152,8 @@ def generate_dataset(out_dir: str | os.PathLike, subjects: Sequence[str] = SUBJE
     if not seconds_per_action > 0 or not fps > 0:
         raise InputError(f"seconds per action and fps must be positive, got {seconds_per_action} and {fps}")
     rigs = {s: h36m_rig(s) for s in subjects}  # raises InputError for an unknown subject
+    (out / MANIFEST_NAME).unlink(missing_ok=True)
+    write_text_atomic(out / INCOMPLETE_NAME, "generation in progress or interrupted\n")  # recognisably ours
     for s, rig in rigs.items():
         rig.to_toml(out / CAMERAS_DIR / f"Calib_{s}.toml")
     calibrations = {s: RigArrays(**rig.to_arrays()) for s, rig in rigs.items()}
@@ -139,8 +168,9 @@ def generate_dataset(out_dir: str | os.PathLike, subjects: Sequence[str] = SUBJE
 
     write_simspine_h5(out / H5_NAME, sequences(), calibrations, SIMSPINE_15.names)
     write_h36m_positions(out / H36M_NAME, positions)
-    write_text_atomic(out / MANIFEST_NAME, json.dumps(_manifest(subjects, seconds_per_action, seed, fps, actions),
-                                                      indent=2) + "\n")
+    manifest = _manifest(subjects, seconds_per_action, seed, fps, actions)
+    write_text_atomic(out / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
+    (out / INCOMPLETE_NAME).unlink()
     logger.info("synthetic SIMSPINE dataset written to %s", out)
     return out
 
@@ -164,7 +194,7 @@ def ensure_default_dataset() -> Path:
     """
     folder = default_dataset_dir()
     manifest = folder / MANIFEST_NAME
-    if (folder / H5_NAME).is_file() and not manifest.is_file():
+    if (folder / H5_NAME).is_file() and not manifest.is_file() and not (folder / INCOMPLETE_NAME).exists():
         return folder
     expected = _manifest(SUBJECTS, DEFAULT_SECONDS, 0, FPS, ACTIONS)
     complete = all((folder / name).is_file() for name in (H5_NAME, H36M_NAME))

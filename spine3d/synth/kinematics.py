@@ -143,7 +143,8 @@ def build_chain(d: BodyDims) -> Chain:
     for s, sign in (("r", 1.0), ("l", -1.0)):
         gh = rot_z(tilt_upper) @ (d.shoulder * [1, 1, sign]) + [0, d.spine_length[6], 0]
         add(f"humerus_{s}", "thorax_upper", gh, rot_z(tilt_upper),
-            (_rot(_Z, (f"arm_flex_{s}", 1)), _rot(sign * _X, (f"arm_add_{s}", 1)), _rot(sign * _Y, (f"arm_rot_{s}", 1))))
+            (_rot(_Z, (f"arm_flex_{s}", 1)), _rot(sign * _X, (f"arm_add_{s}", 1)),
+             _rot(sign * _Y, (f"arm_rot_{s}", 1))))
         add(f"ulna_{s}", f"humerus_{s}", [0, -d.upper_arm, 0], rotations=(_rot(_Z, (f"elbow_flex_{s}", 1)),))
         add(f"radius_{s}", f"ulna_{s}", np.zeros(3), rotations=(_rot(sign * _Y, (f"pro_sup_{s}", 1)),))
         add(f"hand_{s}", f"radius_{s}", [0, -d.forearm, 0],

@@ -121,7 +121,8 @@ def soft_min(values: np.ndarray, tau: float, axis: int = -1) -> np.ndarray:
 
 
 def state_sequence(t: np.ndarray, rng: np.random.Generator, states: dict[str, tuple[float, dict]],
-                   hold: tuple[float, float] = (1.0, 3.0), move: tuple[float, float] = (0.6, 1.5)) -> dict[str, np.ndarray]:
+                   hold: tuple[float, float] = (1.0, 3.0),
+                   move: tuple[float, float] = (0.6, 1.5)) -> dict[str, np.ndarray]:
     """Hold / move between random states, each a set of channel ranges.
 
     Args:

@@ -11,12 +11,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from scipy.ndimage import gaussian_filter1d
+
 from calibration import CameraRig
 from spine3d.synth.motion import soft_min
 
 COLUMN_TOP = 2.0  # m, top of the column that must stay in view (the tallest head is 1.95 m)
 MARGIN_PX = 30.0  # px, distance the column keeps from the image borders
 CONTACT_TAU = 0.004  # m, temperature of the smooth minimum over the sole points
+CONTACT_SMOOTHING = 0.04  # s, Gaussian smoothing of the floor contact over time
 
 
 @dataclass(frozen=True)
@@ -46,22 +49,20 @@ class Area:
 def in_view(rig: CameraRig, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
     """(..., 3) m world points -> (...,) bool: in front of and inside every camera, ``margin`` px in."""
     ok = np.ones(points.shape[:-1], dtype=bool)
-    for cam in rig.cameras:  # C = 4 cameras; each call is vectorised over the points
-        z = cam.world_to_camera(points)[..., 2]
-        uv = cam.project(points)
+    for cam in rig.cameras:  # C = 4 cameras; each step is vectorised over the points
         w, h = cam.size
-        ok &= (z > 0.1) & (uv[..., 0] >= margin) & (uv[..., 0] <= w - margin)
-        ok &= (uv[..., 1] >= margin) & (uv[..., 1] <= h - margin)
-        # Guard against points far outside the field of view that a polynomial lens model folds back in.
-        xy = z[..., None] > 0.1
-        ideal = uv_pinhole(cam.K, points @ cam.R.T + cam.t)
-        ok &= xy[..., 0] & (ideal[..., 0] > -w) & (ideal[..., 0] < 2 * w) & (ideal[..., 1] > -h) & (ideal[..., 1] < 2 * h)
+        cam_points = cam.world_to_camera(points)
+        uv = cam.project_camera(cam_points)
+        ideal = _pinhole(cam.K, cam_points)  # the lens polynomial can fold far-off points back into the image
+        ok &= cam_points[..., 2] > 0.1
+        ok &= (uv[..., 0] >= margin) & (uv[..., 0] <= w - margin) & (uv[..., 1] >= margin) & (uv[..., 1] <= h - margin)
+        ok &= (np.abs(ideal[..., 0] - w / 2) < w) & (np.abs(ideal[..., 1] - h / 2) < h)
     return ok
 
 
-def uv_pinhole(K: np.ndarray, points_cam: np.ndarray) -> np.ndarray:
-    """(..., 3) m camera frame -> (..., 2) px without distortion."""
-    z = np.where(np.abs(points_cam[..., 2:3]) < 1e-9, 1e-9, points_cam[..., 2:3])
+def _pinhole(K: np.ndarray, points_cam: np.ndarray) -> np.ndarray:
+    """(..., 3) m camera frame -> (..., 2) px without distortion (z clamped away from 0)."""
+    z = np.maximum(points_cam[..., 2:3], 1e-6)
     return points_cam[..., :2] / z * K[[0, 1], [0, 1]] + K[[0, 1], [2, 2]]
 
 
@@ -101,7 +102,7 @@ def capture_area(rig: CameraRig, extent: float = 4.0, step: float = 0.05) -> Are
     return Area(centre, axes, lo * spread)
 
 
-def floor_lift(soles_up: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
+def floor_lift(soles_up: np.ndarray, support: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
     """Vertical shift (T,) m that puts the feet on the floor.
 
     Args:
@@ -109,8 +110,13 @@ def floor_lift(soles_up: np.ndarray, support: np.ndarray | None = None) -> np.nd
         support: (T, F) weights of the feet bearing weight (a walking gait); None: the (smoothly)
             lowest sole point of all touches the floor (standing, sitting). With weights, each foot's
             own lift is blended, so the stance foot carries the body and a swinging foot is ignored.
+        smoothing: standard deviation (frames) of a Gaussian filter over time, which rounds off the
+            hand-over from heel to toe and from foot to foot (a few mm of floor contact for
+            bounded pelvis acceleration).
     """
     if support is None:
-        return -soft_min(soles_up.reshape(len(soles_up), -1), CONTACT_TAU, axis=1)
-    per_foot = -soft_min(soles_up, CONTACT_TAU, axis=2)  # (T, F)
-    return (per_foot * support).sum(axis=1) / np.maximum(support.sum(axis=1), 1e-9)
+        lift = -soft_min(soles_up.reshape(len(soles_up), -1), CONTACT_TAU, axis=1)
+    else:
+        per_foot = -soft_min(soles_up, CONTACT_TAU, axis=2)  # (T, F)
+        lift = (per_foot * support).sum(axis=1) / np.maximum(support.sum(axis=1), 1e-9)
+    return gaussian_filter1d(lift, smoothing, mode="nearest") if smoothing > 0 else lift

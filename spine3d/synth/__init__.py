@@ -1,0 +1,30 @@
+"""Synthetic SIMSPINE-format data: the toolkit's built-in default dataset.
+
+A subject is a scaled OpenSim-style body (:mod:`.body`) driven through the 62 SIMSPINE kinematic
+axes by vectorised forward kinematics (:mod:`.kinematics`); one motion generator per Human3.6M
+action (:mod:`.actions`, :mod:`.locomotion`) writes posture channels (:mod:`.posture`) built from
+smooth signals (:mod:`.motion`); the person is placed on the floor inside the volume all four
+Human3.6M cameras see (:mod:`.placement`); :mod:`.generate` writes ``simspine.h5``,
+``h36m/data_3d_h36m.npz`` and ``cameras/Calib_<S>.toml``.
+
+Names below are importable from ``spine3d.synth`` directly (loaded on first use).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = ("generate_dataset", "synthesize_sequence", "points_from_kinematics", "default_dataset_dir",
+            "ensure_default_dataset", "DEFAULT_SECONDS", "SUBJECTS")
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.generate"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

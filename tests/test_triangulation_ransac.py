@@ -1,0 +1,203 @@
+"""RANSAC over camera pairs and LM refinement: planted outliers, consensus rules, ill-conditioned
+pairs, monotone refinement against an independent optimiser (scipy), many-camera sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import least_squares
+
+from calibration import Camera, CameraRig, h36m_rig
+from triangulation import STATUS_NAMES, triangulate
+from triangulation.dlt import view_normal_matrices
+from triangulation.ransac import consensus, refit
+from triangulation.refine import evaluate, refine
+from triangulation.views import prepare_views, rig_constants
+
+RNG_SEED = 11
+
+
+def ring_rig(angles_deg, radius: float = 4.0, height: float = 1.5) -> CameraRig:
+    """Distortion-free 1000x1000 px cameras on a circle, looking at (0, 0, 1)."""
+    cams = []
+    for i, angle in enumerate(np.radians(angles_deg)):
+        center = np.array([radius * np.cos(angle), radius * np.sin(angle), height])
+        forward = (np.array([0.0, 0.0, 1.0]) - center) / np.linalg.norm([0.0, 0.0, 1.0] - center)
+        right = np.cross(forward, [0.0, 0.0, 1.0])
+        right /= np.linalg.norm(right)
+        R = np.stack([right, np.cross(forward, right), forward])  # rows: x right, y down, z forward
+        cams.append(Camera(f"cam{i}", [1000, 1000], [[1000, 0, 500], [0, 1000, 500], [0, 0, 1]], np.zeros(5), R,
+                           -R @ center))
+    return CameraRig(tuple(cams))
+
+
+def _scene(rig, n, noise, outlier_rate, seed=RNG_SEED):
+    rng = np.random.default_rng(seed)
+    x = rng.normal([0.0, 0.0, 1.0], [0.3, 0.3, 0.4], (n, 3))
+    uv = rig.project(x) + rng.normal(0, noise, (len(rig), n, 2))
+    outlier = rng.random((len(rig), n)) < outlier_rate
+    shift = rng.uniform(60, 400, outlier.sum())[:, None] * _unit(rng.normal(size=(outlier.sum(), 2)))
+    uv[outlier] += shift
+    conf = rng.uniform(0.5, 1.0, (len(rig), n))
+    return x, uv, conf, outlier
+
+
+def _unit(v):
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def test_planted_outliers_are_rejected():
+    rig = h36m_rig("S1")
+    rng = np.random.default_rng(RNG_SEED)
+    x, uv, conf, _ = _scene(rig, 2000, 1.0, 0.0)
+    outlier = np.zeros((4, 2000), bool)
+    outlier[rng.integers(0, 4, 2000), np.arange(2000)] = True  # exactly one gross outlier per point
+    uv[outlier] += 150.0 * _unit(rng.normal(size=(2000, 2)))
+    res = triangulate(rig, uv, conf, "ransac")
+    np.testing.assert_array_equal(res.inliers, ~outlier)
+    oracle = triangulate(rig, uv, np.where(outlier, 0.0, conf), "ransac")
+    np.testing.assert_allclose(res.points, oracle.points, atol=1e-9)
+    plain = triangulate(rig, uv, conf, "weighted")
+    err = lambda r: np.linalg.norm(r.points - x, axis=-1).mean()  # noqa: E731
+    assert err(res) < 0.02 and err(plain) > 5 * err(res)
+
+
+def test_largest_agreeing_set_beats_a_tiny_two_view_error():
+    """Two views agree exactly on a wrong point (e.g. a left/right swap); three agree, noisily, on the truth."""
+    rig = ring_rig([0, 72, 144, 216, 288])
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.normal([0.0, 0.0, 1.0], 0.2, (500, 3))
+    wrong = x + [0.0, 0.0, 0.3]  # 30 cm higher: ~70 px away in every view
+    uv = rig.project(x) + rng.normal(0, 2.0, (5, 500, 2))
+    uv[3:] = rig.project(wrong)[3:]  # cameras 3 and 4 see the wrong point, noise-free
+    res = triangulate(rig, uv, method="ransac", threshold=10.0)
+    assert res.inliers[:3].all() and not res.inliers[3:].any()
+    oracle = triangulate(rig, uv, np.repeat([[1.0], [1.0], [1.0], [0.0], [0.0]], 500, axis=1), "ransac")
+    np.testing.assert_allclose(res.points, oracle.points, atol=1e-9)
+
+
+def test_ill_conditioned_pair_never_wins():
+    """Cameras 0 and 1 face each other: their rays to a point on the line between them are
+    anti-parallel, so they 'agree' on any depth; with the third view an outlier there is no
+    well-conditioned consensus and the point must be NaN, not a guess along the line."""
+    rig = ring_rig([0, 180, 90])
+    const = rig_constants(rig)
+    n = 200
+    rng = np.random.default_rng(RNG_SEED)
+    x = np.stack([rng.uniform(-1, 1, n), np.zeros(n), np.full(n, 1.5)], axis=1)  # on the line 0 - 1
+    uv = rig.project(x) + rng.normal(0, 0.5, (3, n, 2))
+    uv[2] += 200.0  # the only other view is an outlier
+    views = prepare_views(const, uv, np.ones((3, n)), 0.3, whiten=True)
+    normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+    points, inliers, _ = consensus(const, views, normals, 15.0, 3.0, 8)
+    assert np.isnan(points).all() and not inliers.any()
+    points, _, _ = consensus(const, views, normals, 15.0, 0.0, 8)  # without the check: guesses
+    guessed = np.isfinite(points).all(axis=0)
+    assert guessed.mean() > 0.5 and np.median(np.abs(points[0, guessed] - x[guessed, 0])) > 0.1
+    res = triangulate(rig, uv, method="ransac")
+    assert (res.status == STATUS_NAMES.index("no_consensus")).all() and np.isnan(res.points).all()
+
+
+def test_low_confidence_views_never_vote():
+    rig = h36m_rig("S1")
+    x, uv, conf, _ = _scene(rig, 300, 0.5, 0.0)
+    conf[0] = 0.2  # perfect observations, but below the confidence threshold
+    res = triangulate(rig, uv, conf, "ransac", confidence_threshold=0.3)
+    assert not res.inliers[0].any() and res.inliers[1:].all()
+
+
+def test_no_consensus_status():
+    rig = h36m_rig("S1")
+    rng = np.random.default_rng(RNG_SEED)
+    uv = rng.uniform(0, 1000, (4, 200, 2))  # nothing agrees
+    res = triangulate(rig, uv, method="ransac", threshold=2.0)
+    ok = res.status == 0
+    assert (res.status[~ok] == STATUS_NAMES.index("no_consensus")).all() and ok.mean() < 0.2
+    assert np.isnan(res.points[~ok]).all()
+
+
+def _stages(rig, uv, conf):
+    const = rig_constants(rig)
+    views = prepare_views(const, uv, conf, 0.3, whiten=True)
+    normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+    points, inliers, _ = consensus(const, views, normals, 15.0, 3.0, 8)
+    points, inliers = refit(const, views, normals, points, inliers, 15.0, 1)
+    return const, views, points, inliers
+
+
+@pytest.mark.parametrize("rig", [h36m_rig("S1"), ring_rig([0, 100, 200, 290])], ids=["h36m", "ring"])
+def test_refinement_never_increases_the_error(rig):
+    _, uv, conf, _ = _scene(rig, 3000, 3.0, 0.2)
+    const, views, start, inliers = _stages(rig, uv, conf)
+    maps = views.whiten * np.where(inliers, views.confidence, 0.0)
+    before = evaluate(const, views, maps, inliers, start)["cost"]
+    for iterations in (1, 3, 10):
+        after = evaluate(const, views, maps, inliers, refine(const, views, start, inliers, iterations))["cost"]
+        finite = np.isfinite(before)
+        assert (after[finite] <= before[finite]).all()
+        assert after[finite].sum() < before[finite].sum()
+
+
+def test_refinement_reaches_the_scipy_optimum():
+    rig = h36m_rig("S1")
+    _, uv, conf, _ = _scene(rig, 40, 3.0, 0.0)
+    const, views, start, inliers = _stages(rig, uv, conf)
+    ours = refine(const, views, start, inliers, 10)
+    maps = views.whiten * np.where(inliers, views.confidence, 0.0)
+    for i in range(40):  # reference optimiser, one point at a time (test only)
+        cams = [c for c in range(4) if inliers[c, i]]
+
+        def residuals(p):
+            cam = const.R[cams] @ p + const.t[cams]
+            du, dv = cam[:, 0] / cam[:, 2] - views.x[cams, i], cam[:, 1] / cam[:, 2] - views.y[cams, i]
+            s = maps[:, cams, i]
+            return np.concatenate([s[0] * du + s[1] * dv, s[2] * du + s[3] * dv])
+
+        ref = least_squares(residuals, start[:, i], xtol=1e-14, ftol=1e-14, gtol=1e-14).x
+        np.testing.assert_allclose(ours[:, i], ref, atol=1e-7)
+
+
+def test_refinement_lowers_the_error_of_noisy_points():
+    rig = h36m_rig("S1")
+    x, uv, conf, _ = _scene(rig, 3000, 2.0, 0.0)
+    plain = triangulate(rig, uv, conf, "ransac", refine=False)
+    refined = triangulate(rig, uv, conf, "ransac")
+    assert np.nanmean(refined.reprojection_error) < np.nanmean(plain.reprojection_error)
+
+
+def test_many_cameras_sample_pairs_per_point():
+    rig = ring_rig(np.arange(12) * 30.0)
+    x, uv, conf, outlier = _scene(rig, 1000, 1.0, 0.2)
+    res = triangulate(rig, uv, conf, "ransac", max_pair_views=6, seed=3)  # 15 of the 66 pairs per point
+    assert (res.inliers == ~outlier).mean() > 0.995 and (res.status == 0).mean() > 0.99
+    assert np.nanmedian(np.linalg.norm(res.points - x, axis=-1)) < 0.005
+    again = triangulate(rig, uv, conf, "ransac", max_pair_views=6, seed=3, num_threads=1, chunk_size=100)
+    np.testing.assert_array_equal(res.points, again.points)  # deterministic per seed, whatever the chunking
+    full = triangulate(rig, uv, conf, "ransac", max_pair_views=12)  # all pairs
+    assert (full.inliers == ~outlier).mean() > 0.999
+
+
+def test_two_disagreeing_pairs_are_ambiguous():
+    """Cameras 0-1 see one point, cameras 2-3 another one a metre higher: nothing tells which pair
+    is right, so the point is left out; without the rule one of the two would be returned."""
+    rig = ring_rig([0, 90, 180, 270])
+    rng = np.random.default_rng(RNG_SEED)
+    x = rng.normal([0.0, 0.0, 0.8], 0.1, (100, 3))
+    uv = rig.project(x) + rng.normal(0, 0.5, (4, 100, 2))
+    uv[2:] = rig.project(x + [0.0, 0.0, 1.0])[2:]
+    res = triangulate(rig, uv, method="ransac")
+    assert (res.status == STATUS_NAMES.index("ambiguous")).all() and np.isnan(res.points).all()
+    forced = triangulate(rig, uv, method="ransac", rival_distance=0.0)
+    assert (forced.status == 0).all() and (forced.num_views == 2).all()
+    near = triangulate(rig, np.concatenate([uv[:2], rig.project(x + [0.0, 0.0, 0.05])[2:]]), method="ransac")
+    assert (near.status != STATUS_NAMES.index("ambiguous")).all()  # a rival 5 cm away is no rival
+
+
+def test_uniform_hash_is_uniform_and_deterministic():
+    from triangulation.ransac import uniform_hash
+
+    u = uniform_hash(7, np.arange(100_000), 4)
+    assert u.shape == (4, 100_000) and (u >= 0).all() and (u < 1).all()
+    assert abs(u.mean() - 0.5) < 0.005 and abs(np.corrcoef(u[0], u[1])[0, 1]) < 0.02
+    np.testing.assert_array_equal(uniform_hash(7, np.arange(50_000, 60_000), 4), u[:, 50_000:60_000])
+    assert not np.array_equal(uniform_hash(8, np.arange(10), 4), u[:, :10])

@@ -1,0 +1,100 @@
+"""JSON report of a triangulated trial: per-keypoint and per-camera errors, views used, NaN share, settings."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from spine3d.io import write_text_atomic
+from triangulation.pipeline import Reconstruction
+
+
+def build_report(recon: Reconstruction, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Summary of a reconstruction (errors in px; NaN becomes null in JSON).
+
+    ``view_errors_confident`` are the exact reprojection errors of every detection whose confidence
+    exceeds the threshold, inlier or not (the proof-on-real-data metric).
+    """
+    res, det = recon.result, recon.detections
+    conf_threshold = recon.config.triangulation.confidence_threshold
+    confident = det.confidence > conf_threshold  # (C, T, J)
+    missing = np.isnan(recon.points[..., 0])
+    summary = {
+        "frames": int(res.points.shape[0]),
+        "keypoints": int(res.points.shape[1]),
+        "status_counts": res.status_counts(),
+        "nan_share": float(np.isnan(res.points[..., 0]).mean()),
+        "nan_share_after_postprocessing": float(missing.mean()),
+        "frames_without_any_point": int(missing.all(axis=1).sum()),
+        "mean_views_used": _mean(res.num_views[res.status == 0]),
+        "reprojection_error_px": _stats(res.reprojection_error),
+        "view_errors_confident_px": _stats(res.view_errors[confident]),
+        "confidence_threshold_of_view_errors": conf_threshold,
+    }
+    per_keypoint = {
+        name: {"reprojection_error_px": _stats(res.reprojection_error[:, j]),
+               "mean_views_used": _mean(res.num_views[:, j][res.status[:, j] == 0]),
+               "nan_share": float(np.isnan(res.points[:, j, 0]).mean())}
+        for j, name in enumerate(recon.skeleton.names)
+    }
+    per_camera = {
+        name: {"inlier_error_px": _stats(res.view_errors[c][res.inliers[c]]),
+               "confident_view_error_px": _stats(res.view_errors[c][confident[c]]),
+               "detections": int(np.isfinite(det.points2d[c, ..., 0]).sum()),
+               "inlier_share_of_confident": _share(res.inliers[c] & confident[c], confident[c])}
+        for c, name in enumerate(res.camera_names)
+    }
+    first = int(det.frame_numbers[0]) if len(det.frame_numbers) else None
+    return _clean({
+        "inputs": {**(inputs or {}), "skeleton": recon.skeleton.name, "fps": recon.fps,
+                   "cameras": list(res.camera_names), "first_frame": first},
+        "camera_pairing": {"rule": det.pairing_rule, "pairs": det.pairing},
+        "people": det.people or {"rule": "one person per frame in every camera: no selection needed"},
+        "method": res.method,
+        "settings": recon.config.to_dict(),
+        "summary": summary,
+        "per_keypoint": per_keypoint,
+        "per_camera": per_camera,
+        "postprocessing": {"gap_fill": recon.config.filter.gap_fill, "points_filled": int(recon.filled.sum()),
+                           "lowpass": recon.config.filter.lowpass},
+    })
+
+
+def write_report(path: str | os.PathLike, report: dict[str, Any]) -> None:
+    """Write the report as indented JSON, atomically."""
+    write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
+
+
+def _stats(values: np.ndarray) -> dict[str, float | int | None]:
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return {"count": 0, "mean": None, "median": None, "p90": None}
+    return {"count": int(v.size), "mean": float(v.mean()), "median": float(np.median(v)),
+            "p90": float(np.percentile(v, 90))}
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(np.mean(values)) if np.size(values) else None
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> float | None:
+    total = int(whole.sum())
+    return float(part.sum() / total) if total else None
+
+
+def _clean(value: Any) -> Any:
+    """NaN / inf -> None and numpy scalars -> Python, recursively (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
