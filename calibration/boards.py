@@ -110,7 +110,14 @@ class CharucoBoard:
         if ids is None or len(ids) < 6 or board.checkCharucoCornersCollinear(ids):
             return None
         obj, img = board.matchImagePoints(corners, ids)
-        return obj.reshape(-1, 3).astype(np.float64), img.reshape(-1, 2).astype(np.float64)
+        img = img.reshape(-1, 2).astype(np.float64)
+        # Refine with a window that stays inside the gap between the corner and the nearest marker.
+        gaps = np.linalg.norm(img[:, None] - img[None], axis=-1) + np.eye(len(img)) * 1e9
+        gap = gaps.min() * (self.square_size - self.marker_size) / (2 * self.square_size)
+        half = int(np.clip(0.8 * gap, 2, 11))
+        img = cv2.cornerSubPix(gray, img.astype(np.float32).reshape(-1, 1, 2), (half, half), (-1, -1),
+                               _SUBPIX_CRITERIA).reshape(-1, 2).astype(np.float64)
+        return obj.reshape(-1, 3).astype(np.float64), img
 
 
 Board = Checkerboard | CharucoBoard

@@ -43,6 +43,8 @@ __all__ = ["BundleResult", "bundle_adjust", "initial_points", "triangulate_linea
 
 log = logging.getLogger(__name__)
 
+LSMR_MAXITER = 100  # inner iterations per trust-region step (see _fit)
+
 Loss = Literal["soft_l1", "huber", "cauchy", "arctan", "linear"]
 
 
@@ -58,6 +60,7 @@ class BundleResult:
         iterations: residual evaluations of the optimiser (``nfev``, all rounds).
         n_observations: 2D observations kept as inliers.
         n_outliers: observations set aside as outliers.
+        inliers: (C, N) bool, the observations of the final fit.
         message: the final fit's termination message.
     """
 
@@ -68,6 +71,7 @@ class BundleResult:
     iterations: int
     n_observations: int
     n_outliers: int
+    inliers: np.ndarray
     message: str
 
 
@@ -93,6 +97,7 @@ def bundle_adjust(rig: CameraRig, points2d: Any, weights: Any = None, *, referen
     """
     uv, w = check_observations(points2d, weights, len(rig))
     ref, scale_cam = _gauge_cameras(rig, reference, fixed_camera, known_length)
+    pairs = None if known_length is None else _known_pairs(known_length, uv.shape[1])
     if points3d is None:
         init, used = initial_points(uv, rig, w)
     else:
@@ -104,43 +109,63 @@ def bundle_adjust(rig: CameraRig, points2d: Any, weights: Any = None, *, referen
         raise InputError("no point is seen by 2 or more cameras with a valid initial position; nothing to adjust")
     problem = BundleProblem(rig, obs, init, ref, scale_cam, "fixed" if fixed_camera is not None else "sphere",
                             refine_focal)
-    x, sparsity = problem.x0(), problem.jac_sparsity()
-    initial_rms = problem.rms(x)
-    keep, nfev = used[obs.cam, obs.point_index[obs.point]], 0
-    for round_ in range(max_rounds):  # outlier rejection rounds (a handful), each a vectorised fit
-        errors = np.linalg.norm(problem.reprojection(x), axis=-1)
+    x, initial_rms = problem.x0(), problem.rms(problem.x0())
+    keep = used[obs.cam, obs.point_index[obs.point]]
+    x, keep, result = _solve(problem, x, keep, loss, f_scale, outlier_factor, min_threshold, max_rounds, max_nfev)
+    new_rig, points = problem.unpack(x)
+    points[obs.point_index[np.bincount(obs.point[keep], minlength=len(obs.point_index)) < 2]] = np.nan
+    if pairs is not None:
+        new_rig, points = _rescale(new_rig, points, ref, pairs)
+    errors = np.linalg.norm(problem.reprojection(x), axis=-1)[keep]
+    final_rms = float(np.sqrt(np.mean(errors**2)))
+    log.info("bundle adjustment: %d inlier observations (%d outliers), RMS %.3f -> %.3f px, %d evaluations",
+             keep.sum(), obs.count - keep.sum(), initial_rms, final_rms, result.nfev)
+    inliers = np.zeros(uv.shape[:2], dtype=bool)
+    inliers[obs.cam[keep], obs.point_index[obs.point[keep]]] = True
+    return BundleResult(new_rig, points, initial_rms, final_rms, result.nfev, int(keep.sum()),
+                        int(obs.count - keep.sum()), inliers, str(result.message))
+
+
+def _solve(problem: BundleProblem, x: np.ndarray, keep: np.ndarray, loss: str, f_scale: float, factor: float,
+           min_threshold: float, max_rounds: int, max_nfev: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Outlier-rejection rounds of plain least squares, then the robust fit (module docstring).
+
+    Returns the parameters, the (O,) inlier mask and the final ``least_squares`` result, whose
+    ``nfev`` counts the evaluations of all rounds.
+    """
+    sparsity, nfev = problem.jac_sparsity(), 0
+    for round_ in range(max_rounds):  # a handful of rounds, each a vectorised fit
+        errors = np.linalg.norm(problem.reprojection(x), axis=-1)  # (O,) px
         if not keep.any():
             break
-        threshold = max(outlier_factor * float(np.median(errors[keep])), min_threshold)
-        new_keep = (errors < threshold) & (keep if round_ == 0 else True)
+        threshold = max(factor * float(np.median(errors[keep])), min_threshold)
+        new_keep = _enough_views((errors < threshold) & (keep if round_ == 0 else True), problem.obs.point)
         if round_ > 0 and np.array_equal(new_keep, keep):
             break
         keep = new_keep
         result = _fit(problem, x, sparsity, keep, "linear", 1.0, max_nfev)
         x, nfev = result.x, nfev + result.nfev
         log.debug("bundle round %d: threshold %.2f px, %d inliers", round_, threshold, keep.sum())
-    if keep.sum() == 0:
+    if not keep.any():
         raise InputError("bundle adjustment found no inlier observations; are the cameras and points2d consistent?")
     result = _fit(problem, x, sparsity, keep, loss, f_scale, max_nfev)
-    x, nfev = result.x, nfev + result.nfev
-    new_rig, points = problem.unpack(x)
-    points[obs.point_index[np.bincount(obs.point, weights=keep, minlength=len(obs.point_index)) < 2]] = np.nan
-    if known_length is not None:
-        new_rig, points = _rescale(new_rig, points, ref, known_length)
-    errors = np.linalg.norm(problem.reprojection(x), axis=-1)[keep]
-    final_rms = float(np.sqrt(np.mean(errors**2)))
-    log.info("bundle adjustment: %d inlier observations (%d outliers), RMS %.3f -> %.3f px, %d evaluations",
-             keep.sum(), obs.count - keep.sum(), initial_rms, final_rms, nfev)
-    return BundleResult(new_rig, points, initial_rms, final_rms, nfev, int(keep.sum()), int(obs.count - keep.sum()),
-                        str(result.message))
+    result.nfev += nfev
+    return result.x, keep, result
+
+
+def _enough_views(keep: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """(O,) keep mask without the observations of points left with fewer than 2 kept views."""
+    return keep & (np.bincount(point[keep], minlength=point.max() + 1) >= 2)[point]
 
 
 def _fit(problem: BundleProblem, x: np.ndarray, sparsity: Any, keep: np.ndarray, loss: str, f_scale: float,
          max_nfev: int) -> Any:
     """One ``least_squares`` run on the kept observations (others get zero residuals)."""
     mask = np.repeat(keep, 2).astype(np.float64)  # (2 O,) residuals come in (u, v) pairs
+    # LSMR (trf's solver for sparse Jacobians) may take thousands of inner iterations on some steps;
+    # capping them keeps each step cheap (inexact Newton) at the price of a few more outer steps.
     return least_squares(lambda v: problem.residuals(v) * mask, x, jac_sparsity=sparsity, method="trf", loss=loss,
-                         f_scale=f_scale, x_scale="jac", max_nfev=max_nfev)
+                         f_scale=f_scale, x_scale="jac", max_nfev=max_nfev, tr_options={"maxiter": LSMR_MAXITER})
 
 
 def _gauge_cameras(rig: CameraRig, reference: int | str, fixed_camera: int | str | None,
@@ -154,26 +179,39 @@ def _gauge_cameras(rig: CameraRig, reference: int | str, fixed_camera: int | str
     scale_cam = _index(rig, fixed_camera) if fixed_camera is not None else (1 if ref == 0 else 0)
     if scale_cam == ref:
         raise InputError(f"fixed camera {rig[scale_cam].name!r} is the reference camera; choose another")
+    gaps = np.linalg.norm(rig.centers[:, None] - rig.centers[None], axis=-1) + np.eye(len(rig))
+    if gaps.min() < 1e-6:
+        a, b = np.unravel_index(np.argmin(gaps), gaps.shape)
+        raise InputError(f"cameras {rig[a].name!r} and {rig[b].name!r} have the same centre; bundle adjustment "
+                         "needs an initial rig with poses (e.g. from `spine3d calibrate extrinsics`)")
     return ref, scale_cam
 
 
-def _rescale(rig: CameraRig, points: np.ndarray, ref: int, known_length: tuple[Any, Any, float]
-             ) -> tuple[CameraRig, np.ndarray]:
-    """Scale the world about the reference camera centre so that mean |X_i - X_j| = known length."""
-    i, j, metres = known_length
-    i, j = np.atleast_1d(np.asarray(i)), np.atleast_1d(np.asarray(j))
-    n = len(points)
-    if i.shape != j.shape or not (np.issubdtype(i.dtype, np.integer) and np.issubdtype(j.dtype, np.integer)):
+def _known_pairs(known_length: tuple[Any, Any, float], n: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Validate ``(i, j, metres)`` against N = ``n`` points -> ((P,) int, (P,) int, metres)."""
+    if len(known_length) != 3:
+        raise InputError(f"known_length must be (i, j, metres), got {known_length!r}")
+    i, j = (np.atleast_1d(np.asarray(v)) for v in known_length[:2])
+    integers = np.issubdtype(i.dtype, np.integer) and np.issubdtype(j.dtype, np.integer)
+    if i.shape != j.shape or i.ndim != 1 or not integers:
         raise InputError(f"known_length indices must be integer arrays of one shape, got {i.shape} and {j.shape}")
     if i.size == 0 or min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n:
         raise InputError(f"known_length indices must lie in [0, {n}) (the points' axis)")
-    if not float(metres) > 0:
+    metres = float(known_length[2])
+    if not metres > 0:
         raise InputError(f"known length must be positive, got {metres}")
+    return i, j, metres
+
+
+def _rescale(rig: CameraRig, points: np.ndarray, ref: int, pairs: tuple[np.ndarray, np.ndarray, float]
+             ) -> tuple[CameraRig, np.ndarray]:
+    """Scale the world about the reference camera centre so that mean |X_i - X_j| = known length."""
+    i, j, metres = pairs
     d = np.linalg.norm(points[i] - points[j], axis=-1)
     d = d[np.isfinite(d)]
     if d.size == 0 or d.mean() <= 0:
         raise InputError("the known-length points were not reconstructed (seen in < 2 views)")
-    s = float(metres) / d.mean()
+    s = metres / d.mean()
     c0 = rig[ref].center
     cams = [cam if k == ref else cam.with_pose(cam.R, -cam.R @ (c0 + s * (cam.center - c0)))
             for k, cam in enumerate(rig)]

@@ -32,7 +32,6 @@ def check_observations(points2d: Any, weights: Any, n_cameras: int) -> tuple[np.
     return uv, w
 
 
-
 def triangulate_linear(points2d: Any, rig: CameraRig, weights: Any = None) -> np.ndarray:
     """Linear (DLT) triangulation of distortion-corrected rays, Hartley & Zisserman sec. 12.2.
 
@@ -79,7 +78,7 @@ def initial_points(points2d: Any, rig: CameraRig, weights: Any = None,
     scores = np.stack([_worst_error(points, used, uv, rig) for points, used in candidates])  # (1 + C, N)
     best = np.argmin(scores[1:], axis=0) + 1 if len(candidates) > 1 else np.zeros(uv.shape[1], dtype=int)
     best_score = np.take_along_axis(scores, best[None], axis=0)[0]
-    pick = np.where(scores[0] > outlier_ratio * best_score, best, 0)
+    pick = np.where(scores[0] / outlier_ratio > best_score, best, 0)
     columns = np.arange(uv.shape[1])
     points = np.stack([p for p, _ in candidates])[pick, columns]
     used = np.stack([u for _, u in candidates])[pick, :, columns].T  # (C, N)

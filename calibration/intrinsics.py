@@ -151,11 +151,11 @@ def calibrate_images(pattern: str, board: Board, camera_name: str = "cam", max_s
 def _fit(views: BoardViews, keep: list[int], name: str, model: LensModel, n_radial: int,
          tangential: bool) -> tuple[Camera, np.ndarray]:
     """One OpenCV calibration on the kept views -> (camera, (V,) per-view RMS px)."""
-    obj = [views.object_points[i].astype(np.float64).reshape(-1, 1, 3) for i in keep]
-    img = [views.image_points[i].astype(np.float64).reshape(-1, 1, 2) for i in keep]
+    obj = [views.object_points[i].astype(np.float64).reshape(1, -1, 3) for i in keep]  # (1, N, 3): fisheye needs it
+    img = [views.image_points[i].astype(np.float64).reshape(1, -1, 2) for i in keep]
     try:
         if model == "fisheye":
-            flags = cv2.fisheye.CALIB_RECOMPUTE_EXTRINSIC | cv2.fisheye.CALIB_FIX_SKEW
+            flags = _fisheye_flag("CALIB_RECOMPUTE_EXTRINSIC") | _fisheye_flag("CALIB_FIX_SKEW")
             _, K, dist, rvecs, tvecs = cv2.fisheye.calibrate(obj, img, views.image_size, None, None, flags=flags,
                                                              criteria=_CRITERIA)
             dist = dist.reshape(4)
@@ -174,6 +174,11 @@ def _fit(views: BoardViews, keep: list[int], name: str, model: LensModel, n_radi
     per_view = np.array([_view_rms(camera, views.object_points[i], views.image_points[i], r, t)
                          for i, r, t in zip(keep, rvecs, tvecs)])  # V views, a handful
     return camera, per_view
+
+
+def _fisheye_flag(name: str) -> int:
+    """OpenCV 4 keeps fisheye flags in ``cv2.fisheye`` (own values); OpenCV 5 moved them to ``cv2``."""
+    return int(getattr(cv2.fisheye, name, None) or getattr(cv2, name))
 
 
 def _pinhole_flags(n_radial: int, tangential: bool) -> int:

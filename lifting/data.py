@@ -40,7 +40,7 @@ from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton, get_skeleton, remap
 
 __all__ = ["SequenceSource", "LiftingWindows", "EvalSequence", "eval_sequences", "make_inputs", "window_starts",
-           "camera_targets"]
+           "camera_targets", "camera_keypoints", "camera_inputs", "DetectionsFile"]
 logger = logging.getLogger(__name__)
 
 
@@ -79,7 +79,7 @@ def camera_targets(world: np.ndarray, camera: Camera, root: int) -> np.ndarray:
     return ((cam - cam[..., root : root + 1, :]) * 1000.0).astype(np.float32)
 
 
-class _Detections:
+class DetectionsFile:
     """Lazy reader of a detections npz (module docstring): opened once, arrays read on demand."""
 
     def __init__(self, path: str | Path, skeleton: Skeleton) -> None:
@@ -102,24 +102,34 @@ class _Detections:
         return det[..., :2], det[..., 2]
 
 
-def camera_inputs(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,
-                  action: str, detections: _Detections | None = None) -> np.ndarray:
-    """(T, J, 3) m world -> (T, J, 3) float32 lifter inputs of one camera under ``cfg.protocol``."""
+def camera_keypoints(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,
+                     action: str, detections: DetectionsFile | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The 2D one camera sees of a sequence under ``cfg.protocol``: (T, J, 2) px and (T, J) confidence.
+
+    ``world``: (T, J, 3) m, world frame. "gt": exact projection, confidence 1 (0 where the 3D point is
+    missing). "detected": the detections file when given, else the seeded detector-noise model (the
+    same draws for the lifter and for the multi-view benchmark).
+    """
     if detections is not None:
-        uv, conf = detections.get(subject, action, camera.name, len(world))
-        return make_inputs(uv, conf, camera.size)
+        return detections.get(subject, action, camera.name, len(world))
     uv = camera.project(np.asarray(world, dtype=np.float64))
     if cfg.protocol == "gt":
-        return make_inputs(uv, None, camera.size)
+        return uv, np.isfinite(uv).all(axis=-1).astype(np.float64)
     seed = derive_seed(cfg.noise.seed, subject, action, camera.name)
-    noisy, conf = apply_detector_noise(uv, skeleton, cfg.noise, seed, image_size=camera.size)
-    return make_inputs(noisy, conf, camera.size)
+    return apply_detector_noise(uv, skeleton, cfg.noise, seed, image_size=camera.size)
+
+
+def camera_inputs(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,
+                  action: str, detections: DetectionsFile | None = None) -> np.ndarray:
+    """(T, J, 3) m world -> (T, J, 3) float32 lifter inputs of one camera under ``cfg.protocol``."""
+    uv, conf = camera_keypoints(world, camera, skeleton, cfg, subject, action, detections)
+    return make_inputs(uv, None if cfg.protocol == "gt" and detections is None else conf, camera.size)
 
 
 def _items(source: SequenceSource, split: Literal["train", "test"], cfg: DataConfig,
            desc: str) -> Iterator[tuple[int, int, str, str, Camera, np.ndarray, np.ndarray]]:
     """(sequence id, camera id, subject, action, camera, inputs, target) of every item of the split."""
-    detections = _Detections(cfg.detections, source.skeleton) if cfg.detections else None
+    detections = DetectionsFile(cfg.detections, source.skeleton) if cfg.detections else None
     pairs = source.sequences(split)
     if not pairs:
         raise InputError(f"no {split} sequences (subjects {', '.join(source.h5.subjects)})", source.h5.path)

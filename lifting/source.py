@@ -37,8 +37,9 @@ class SequenceSource:
         h5: the opened file (picklable; DataLoader workers reopen it lazily).
     """
 
-    def __init__(self, data: str | Path, skeleton: str | Skeleton) -> None:
-        """``data``: a dataset folder holding ``simspine.h5``, or the ``.h5`` file itself."""
+    def __init__(self, data: str | Path, skeleton: str | Skeleton, h36m: str | Path | None = None) -> None:
+        """``data``: a dataset folder holding ``simspine.h5``, or the ``.h5`` file itself; ``h36m``: the
+        Human3.6M ``data_3d_h36m.npz`` for the 37-keypoint skeleton (default: ``h36m/`` beside the file)."""
         path = Path(data)
         h5_path = path / H5_NAME if path.is_dir() else path
         if not h5_path.is_file():
@@ -49,7 +50,7 @@ class SequenceSource:
         self.h5 = SimSpineH5(h5_path)
         self._merged: dict[tuple[str, str], np.ndarray] | None = None
         if self.skeleton is SIMSPINE_37 and self.h5.skeleton is SIMSPINE_15:
-            self._merged = _read_merged(self.h5, h5_path.parent / H36M_NAME)
+            self._merged = _read_merged(self.h5, Path(h36m) if h36m else h5_path.parent / H36M_NAME)
         self._rigs: dict[str, CameraRig] = {}
 
     def sequences(self, split: Split) -> list[tuple[str, str]]:

@@ -1,18 +1,18 @@
 """RANSAC over camera pairs, batched over points, and the confidence-weighted refit on the inliers.
 
-Every point gets the same hypotheses: the 2-view DLT of each pair of its views (all pairs when
-C <= ``max_pair_views``, else all pairs among ``max_pair_views`` of its usable views drawn at
-random, confident ones more often).
-A hypothesis is valid when both of its views reproject within the threshold, the point is in
-front of both cameras, and the two observed rays are at least ``min_ray_angle`` from parallel
+Hypotheses are the 2-view DLTs of pairs of a point's views: all pairs when C <= ``max_pair_views``,
+else all pairs among ``max_pair_views`` of its usable views drawn at random (confident ones more
+often). A hypothesis is valid when both of its views reproject within the threshold, the point is
+in front of both cameras, and the two observed rays are at least ``min_ray_angle`` from parallel
 (nearly parallel or anti-parallel rays, e.g. cameras facing each other, fix the depth poorly and
-can agree with anything along the common line). Consensus: the most inliers, then the smallest
-mean squared inlier error (lexicographic; inlier counts are compared first so that a 2-view solution with
-a tiny error never beats a larger agreeing camera set). A 2-view consensus is ambiguous when
-another 2-view set also agrees on a clearly different point: an outlier that happens to lie near
-an inlier's epipolar line is then as credible as the true pair, and the point is left out
-(status "ambiguous") rather than guessed. Inliers are usable views whose
-first-order pixel error is below the threshold.
+agree with anything along their common line). Inliers are usable views whose first-order pixel
+error is below the threshold.
+
+Consensus: the most inliers, then the smallest mean squared inlier error (lexicographic: counts
+are compared first, so a 2-view solution with a tiny error never beats a larger agreeing set).
+A 2-view consensus is ambiguous when another 2-view set agrees on a clearly different point: an
+outlier that happens to lie near an inlier's epipolar line is then as credible as the true pair,
+and the point is left out (status "ambiguous") rather than guessed.
 """
 
 from __future__ import annotations

@@ -69,7 +69,8 @@ def run_monocular(cfg: TrainConfig, data: str | Path, out: Path, protocols: Sequ
         res.checkpoints[protocol] = str(ckpt)
         res.inference_fps[protocol] = _throughput(model, sequences, skeleton, model_cfg.model.frames)
         res.model = {"kind": model_cfg.model.kind, "frames": model_cfg.model.frames,
-                     "parameters": sum(p.numel() for p in model.parameters()), "config": model_cfg.name}
+                     "parameters": sum(p.numel() for p in model.parameters()),
+                     "config": cfg.name if checkpoint is None else model_cfg.name}
         if protocol == protocols[-1]:
             seq = sequences[0]
             pred = lift_sequence(model, seq.inputs, model_cfg.model.frames, False, skeleton)

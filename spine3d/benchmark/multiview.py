@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from calibration import CameraRig
 from evaluation import EvalResult, evaluate
-from lifting.data import SequenceSource, camera_keypoints
+from lifting.data import DetectionsFile, SequenceSource, camera_keypoints
 from lifting.config import DataConfig
 from spine3d.detector_noise import derive_seed
 from triangulation import triangulate
@@ -68,14 +68,16 @@ class MultiViewResults:
     example: dict[str, np.ndarray] = field(default_factory=dict)  # one frame for the figures
 
 
-def collect_views(source: SequenceSource, data_cfg: DataConfig, max_frames: int | None = None) -> ViewData:
+def collect_views(source: SequenceSource, data_cfg: DataConfig) -> ViewData:
     """Ground-truth 3D and the 2D of ``data_cfg.protocol`` for every test sequence and camera."""
     world, uv, conf, rigs, actions, ids = [], [], [], [], [], []
+    use_file = data_cfg.protocol == "detected" and data_cfg.detections
+    detections = DetectionsFile(data_cfg.detections, source.skeleton) if use_file else None
     pairs = source.sequences("test")
     for k, (subject, action) in enumerate(tqdm(pairs, desc=f"2D ({data_cfg.protocol})", unit="seq", leave=False)):
-        w = source.world(subject, action)[:max_frames]
+        w = source.world(subject, action)
         rig = source.cameras(subject)
-        per_cam = [camera_keypoints(w, cam, source.skeleton, data_cfg, subject, action) for cam in rig]
+        per_cam = [camera_keypoints(w, cam, source.skeleton, data_cfg, subject, action, detections) for cam in rig]
         world.append(w)
         uv.append(np.stack([p[0] for p in per_cam]))
         conf.append(np.stack([p[1] for p in per_cam]))
@@ -114,12 +116,12 @@ def with_outliers(views: ViewData, ratio: float, noise_px: float, seed: int) -> 
 
 def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Sequence[str] = ("gt", "detected"),
                   outlier_ratios: Sequence[float] = (0.0, 0.1, 0.2, 0.3), noise_px: float = 2.0,
-                  max_frames: int | None = None, seed: int = 0) -> MultiViewResults:
+                  seed: int = 0) -> MultiViewResults:
     """Reconstruct the test split under each 2D protocol with every method of :data:`METHODS`."""
     res = MultiViewResults(outlier_ratios=list(outlier_ratios))
     oracle = None
     for protocol in protocols:
-        views = collect_views(source, replace(data_cfg, protocol=protocol), max_frames)
+        views = collect_views(source, replace(data_cfg, protocol=protocol))
         oracle = views if protocol == "gt" else oracle
         res.results[protocol], res.timings[protocol] = {}, {}
         res.num_points[protocol] = int(np.prod(views.world.shape[:2]))
@@ -131,7 +133,7 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
             if protocol == "detected" and method == "ransac":
                 res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0]}
     if oracle is None:
-        oracle = collect_views(source, replace(data_cfg, protocol="gt"), max_frames)
+        oracle = collect_views(source, replace(data_cfg, protocol="gt"))
     for label, _, _ in METHODS:
         res.outlier_mpjpe[label] = []
     for ratio in tqdm(outlier_ratios, desc="outlier sweep", unit="ratio", leave=False):

@@ -96,7 +96,7 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
         mv = run_multiview(source, cfg.data, seed=settings.seed)
     if settings.monocular:
         logger.info("monocular lifting (%s)", "checkpoint" if settings.checkpoint else "training per protocol")
-        mono = run_monocular(cfg, data, out, checkpoint=settings.checkpoint, epochs=settings.epochs or (1 if settings.quick else None),
+        mono = run_monocular(cfg, data, out, checkpoint=settings.checkpoint, epochs=settings.epochs,
                              device=settings.device, h36m=settings.h36m)
     header = {"data": f"{data} ({'synthetic' if _is_synthetic(data) else 'user data'})",
               "skeleton": source.skeleton.name,
