@@ -41,11 +41,13 @@ class MonocularResults:
 
 
 def train_lifter(cfg: TrainConfig, data: str | Path, out: Path, epochs: int | None, device: str) -> tuple[Path, float]:
-    """Train one lifter; returns the path of its best checkpoint and the wall time in seconds."""
+    """Train one lifter; returns the path of its final checkpoint and the wall time in seconds."""
     t0 = time.perf_counter()
-    trainer = Trainer(cfg, data, out, device=device, epochs=epochs, progress=True, tensorboard=False)
+    # eval_every=0: the benchmark scores the final model itself (with and without TTA), so the
+    # trainer's per-epoch evaluation would only repeat work; the final weights are in last.pt.
+    trainer = Trainer(cfg, data, out, device=device, epochs=epochs, progress=True, tensorboard=False, eval_every=0)
     trainer.fit()
-    return out / "best.pt", time.perf_counter() - t0
+    return out / "last.pt", time.perf_counter() - t0
 
 
 def run_monocular(cfg: TrainConfig, data: str | Path, out: Path, protocols: Sequence[str] = ("gt", "detected"),
