@@ -6,22 +6,18 @@ from calibration.distortion import distort, undistort
 from calibration.h36m import H36M_CAMERA_IDS, H36M_SUBJECTS, h36m_rig, load_h36m_cameras
 from calibration.rig import CameraRig
 from calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
+from spine3d.lazy import lazy_exports
 
 __all__ = ["Camera", "CameraRig", "distort", "undistort", "load_h36m_cameras", "h36m_rig",
            "H36M_SUBJECTS", "H36M_CAMERA_IDS", "rotvec_to_rotmat", "rotmat_to_rotvec"]
 
 # Calibration procedures (OpenCV / scipy.optimize): imported on first use, so `import calibration`
 # stays light for code that only projects.
-_LAZY = {"Checkerboard": "boards", "CharucoBoard": "boards", "IntrinsicsResult": "intrinsics",
-         "calibrate_images": "intrinsics", "calibrate_views": "intrinsics", "detect_views": "intrinsics",
-         "solve_pnp": "extrinsics", "BundleResult": "bundle", "bundle_adjust": "bundle",
-         "triangulate_linear": "bundle"}
-__all__ += sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'calibration' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"calibration.{_LAZY[name]}"), name)
+_lazy_getattr, _lazy_dir, _lazy_all = lazy_exports(__name__, {
+    "boards": ("Checkerboard", "CharucoBoard"),
+    "intrinsics": ("IntrinsicsResult", "calibrate_images", "calibrate_views", "detect_views"),
+    "extrinsics": ("solve_pnp",),
+    "bundle": ("BundleResult", "bundle_adjust", "triangulate_linear"),
+})
+__getattr__ = _lazy_getattr
+__all__ += _lazy_all

@@ -15,8 +15,7 @@ Modules (names below are importable from ``lifting`` directly, imported on first
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spine3d.lazy import lazy_exports
 
 _EXPORTS = {
     "config": ("TrainConfig", "load_config"),
@@ -29,15 +28,4 @@ _EXPORTS = {
     "evaluate": ("evaluate_checkpoint", "evaluate_lifter"),
     "onnx_export": ("export_onnx",),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -25,6 +25,27 @@ if TYPE_CHECKING:  # only for the annotation; the loss needs the three weights
     from lifting.config import LossConfig
 
 LOSS_TERMS = ("mpjpe", "n_mpjpe", "velocity")
+MAX_SCALE = 2.0  # bound on the N-MPJPE scale factor inside the loss (see scale_aligned)
+
+
+def scale_aligned(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``pred`` times its per-frame least-squares scale onto ``target`` (N-MPJPE's alignment), for the loss.
+
+    The scale is detached and clamped to [0, MAX_SCALE]. Through an undetached scale s = <p, t> / <p, p>
+    the N-MPJPE gradient grows like 1 / |pred|: a prediction that shrinks early in training makes that
+    term dominate Adam's step statistics, and MPJPE can no longer pull the output back to the right
+    size (seen as a run stuck at near-zero outputs for a whole short schedule). Scores still use the
+    exact metric (:func:`evaluation.torch_metrics.n_mpjpe`); the two agree whenever s <= MAX_SCALE.
+
+    Args:
+        pred: (B, F, J, 3) mm. target: (B, F, J, 3) mm, NaN where missing.
+    """
+    valid = torch.isfinite(target).all(dim=-1, keepdim=True)
+    t = torch.where(valid, target, torch.zeros_like(target))
+    p = torch.where(valid, pred, torch.zeros_like(pred))
+    num = (p * t).sum(dim=(-2, -1), keepdim=True)
+    den = (p * p).sum(dim=(-2, -1), keepdim=True).clamp_min(1e-9)
+    return pred * (num / den).detach().clamp(0.0, MAX_SCALE)
 
 
 def lifting_loss(
@@ -55,7 +76,7 @@ def lifting_loss(
     target = torch.where(valid[..., None, None], target.float(), missing)
     terms = {
         "mpjpe": torch_metrics.mpjpe(pred, target),
-        "n_mpjpe": torch_metrics.n_mpjpe(pred, target),
+        "n_mpjpe": torch_metrics.mpjpe(scale_aligned(pred, target), target),
         "velocity": torch_metrics.mpjve(pred, target) if pred.shape[1] > 1 else pred.new_zeros(()),
     }
     total = sum(getattr(weights, name) * value for name, value in terms.items())

@@ -17,8 +17,7 @@ use, so ``import spine3d.formats.openpose_json`` does not pay for h5py.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spine3d.lazy import lazy_exports
 
 _EXPORTS = {
     "simspine_h5": ("ACTIONS", "KINEMATIC_AXES", "TEST_SUBJECTS", "TRAIN_SUBJECTS", "RigArrays", "SimSpineH5",
@@ -30,15 +29,4 @@ _EXPORTS = {
     "openpose_json": ("OpenPoseSequence", "read_openpose_folder", "read_openpose_folders", "read_openpose_frame"),
     "keypoints_npz": ("read_keypoints_npz", "write_keypoints_npz"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -12,19 +12,8 @@ Names below are importable from ``spine3d.synth`` directly (loaded on first use)
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spine3d.lazy import lazy_exports
 
-_EXPORTS = ("generate_dataset", "synthesize_sequence", "points_from_kinematics", "default_dataset_dir",
-            "ensure_default_dataset", "DEFAULT_SECONDS", "SUBJECTS")
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.generate"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {"generate": (
+    "generate_dataset", "synthesize_sequence", "points_from_kinematics", "default_dataset_dir",
+    "ensure_default_dataset", "DEFAULT_SECONDS", "SUBJECTS")})

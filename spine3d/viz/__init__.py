@@ -16,8 +16,7 @@ importing the package does not pay for matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spine3d.lazy import lazy_exports
 
 _EXPORTS = {
     "skeleton3d": ("plot_skeleton_3d",),
@@ -27,15 +26,4 @@ _EXPORTS = {
     "overlay": ("draw_skeleton_cv2", "overlay_on_video", "plot_overlay_2d", "read_frames"),
     "render": ("frame_sink", "render_sequence"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
