@@ -25,3 +25,14 @@ def h36m_cameras_pkl(shared_data: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not found")
     return path
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Tiny models: one intra-op thread is faster, and immune to OpenMP slow-downs on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -20,12 +20,7 @@ from spine3d.formats.opensim import read_trc
 TINY = Path(__file__).resolve().parents[1] / "configs" / "lifting" / "tiny.yaml"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,7 @@ SKEL = SIMSPINE_15
 J = SKEL.num_joints
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one intra-op thread is faster, and immune to OpenMP slow-downs on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny_config(kind: str = "transformer", dim: int = 16) -> TrainConfig:
