@@ -64,17 +64,18 @@ class Trainer:
         out: run folder (``last.pt``, ``best.pt``, ``metrics.csv``, ``tensorboard/``).
         device: "cpu", "cuda" or "cuda:N". dist: this process's rank (single process by default).
         progress: show progress bars (rank 0 only). tensorboard: write TensorBoard logs when available.
+        h36m: Human3.6M ``data_3d_h36m.npz`` for the 37-keypoint skeleton (default: beside the dataset).
         eval_every: score the test split every this many epochs and after the last (0: never, so no best.pt).
     """
 
     def __init__(self, cfg: TrainConfig, data: str | Path, out: str | Path, device: str = "cpu",
                  epochs: int | None = None, dist: DistInfo = DistInfo(), progress: bool = True,
-                 tensorboard: bool = True, eval_every: int = 1) -> None:
+                 tensorboard: bool = True, eval_every: int = 1, h36m: str | Path | None = None) -> None:
         self.cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, epochs=epochs or cfg.optim.epochs))
         self.out, self.device, self.dist = Path(out), torch.device(device), dist
         self.progress, self.tensorboard, self.eval_every = progress and dist.is_main, tensorboard, eval_every
         seed_everything(cfg.seed)
-        self.source = SequenceSource(data, cfg.data.skeleton)
+        self.source = SequenceSource(data, cfg.data.skeleton, h36m=h36m)
         self.skeleton = self.source.skeleton
         self.windows = LiftingWindows(self.source, "train", cfg.data, train=True, seed=cfg.seed)
         self.sampler = GlobalBatchSampler(len(self.windows), cfg.data.batch_size, dist.world_size, dist.rank, cfg.seed)

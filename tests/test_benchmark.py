@@ -76,3 +76,16 @@ def test_data_hdf5_without_simspine_schema(tmp_path, capsys):
     assert main(["benchmark", "--data", str(other), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert str(other) in err and "metadata" in err and len(err.splitlines()) == 1
+
+
+def test_h36m_merge_scores_37_keypoints(quick_report, tmp_path):
+    """--h36m: the merged 37-keypoint skeleton (limbs from Human3.6M, no eyes/ears/toes/heels)."""
+    data = quick_report / "data"
+    out = tmp_path / "b37"
+    assert main(["benchmark", "--quick", "--data", str(data), "--h36m", str(data / "h36m" / "data_3d_h36m.npz"),
+                 "--skip-monocular", "--out", str(out)]) == 0
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["header"]["skeleton"] == "simspine37"
+    result = doc["multiview"]["results"]["gt"]["DLT"]
+    assert result["overall"]["mpjpe"]["body"] < 0.1  # limbs reconstructed exactly from exact 2D
+    assert result["per_joint"]["LHeel"]["mpjpe"] is None  # missing in Human3.6M: never invented

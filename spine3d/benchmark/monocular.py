@@ -40,12 +40,14 @@ class MonocularResults:
     example: dict[str, np.ndarray] = field(default_factory=dict)  # one frame, for the figures
 
 
-def train_lifter(cfg: TrainConfig, data: str | Path, out: Path, epochs: int | None, device: str) -> tuple[Path, float]:
+def train_lifter(cfg: TrainConfig, data: str | Path, out: Path, epochs: int | None, device: str,
+                 h36m: str | Path | None = None) -> tuple[Path, float]:
     """Train one lifter; returns the path of its final checkpoint and the wall time in seconds."""
     t0 = time.perf_counter()
     # eval_every=0: the benchmark scores the final model itself (with and without TTA), so the
     # trainer's per-epoch evaluation would only repeat work; the final weights are in last.pt.
-    trainer = Trainer(cfg, data, out, device=device, epochs=epochs, progress=True, tensorboard=False, eval_every=0)
+    trainer = Trainer(cfg, data, out, device=device, epochs=epochs, progress=True, tensorboard=False, eval_every=0,
+                      h36m=h36m)
     trainer.fit()
     return out / "last.pt", time.perf_counter() - t0
 
@@ -58,7 +60,7 @@ def run_monocular(cfg: TrainConfig, data: str | Path, out: Path, protocols: Sequ
     for protocol in protocols:
         if checkpoint is None:
             run_cfg = replace(cfg, name=f"{cfg.name}-{protocol}", data=replace(cfg.data, protocol=protocol))
-            ckpt, seconds = train_lifter(run_cfg, data, out / f"lifter_{protocol}", epochs, device)
+            ckpt, seconds = train_lifter(run_cfg, data, out / f"lifter_{protocol}", epochs, device, h36m)
             res.train_time_s[protocol] = seconds
         else:
             ckpt = Path(checkpoint)

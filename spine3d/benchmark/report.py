@@ -7,6 +7,7 @@ Every number comes from :class:`evaluation.EvalResult` objects computed by the s
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -151,7 +152,9 @@ def _nan(value: float | None) -> float:
 
 def _frame_with_most_motion(world: np.ndarray) -> int:
     """A frame far from the mean pose, so the figure shows a bent spine rather than a neutral stance."""
-    dev = np.nanmean(np.linalg.norm(world - np.nanmean(world, axis=0), axis=-1), axis=-1)
+    with warnings.catch_warnings():  # joints missing in every frame (e.g. heels of merged data) are NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dev = np.nanmean(np.linalg.norm(world - np.nanmean(world, axis=0), axis=-1), axis=-1)
     return int(np.nanargmax(dev)) if np.isfinite(dev).any() else 0
 
 
