@@ -46,18 +46,28 @@ def view_normal_matrices(const: RigConstants, x: np.ndarray, y: np.ndarray, weig
     return np.matmul(const.quad.transpose(0, 2, 1), features)  # (C, 10, n)
 
 
-def symmetric_adjugate(m: np.ndarray) -> np.ndarray:
-    """Adjugate of symmetric 4x4 matrices given as (10, n) upper triangles -> (10, n) (same order).
+def first_rows_minors(m: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The six 2x2 minors of the first two rows of symmetric 4x4 matrices given as (10, n) upper triangles.
 
-    Cofactors by the 2x2-minor expansion (Laplace along the first two rows).
+    Order: columns (0,1), (0,2), (0,3), (1,2), (1,3), (2,3); each an (n,) array.
     """
-    m00, m01, m02, m03, m11, m12, m13, m22, m23, m33 = m
+    m00, m01, m02, m03, m11, m12, m13 = m[:7]
     s0 = m00 * m11 - m01 * m01
     s1 = m00 * m12 - m01 * m02
     s2 = m00 * m13 - m01 * m03
     s3 = m01 * m12 - m11 * m02
     s4 = m01 * m13 - m11 * m03
     s5 = m02 * m13 - m12 * m03
+    return s0, s1, s2, s3, s4, s5
+
+
+def symmetric_adjugate(m: np.ndarray) -> np.ndarray:
+    """Adjugate of symmetric 4x4 matrices given as (10, n) upper triangles -> (10, n) (same order).
+
+    Cofactors by the 2x2-minor expansion (Laplace along the first two rows).
+    """
+    m00, m01, m02, m03, m11, m12, m13, m22, m23, m33 = m
+    s0, s1, s2, s3, s4, s5 = first_rows_minors(m)
     c5 = m22 * m33 - m23 * m23
     c4 = m12 * m33 - m13 * m23
     c3 = m12 * m23 - m13 * m22
@@ -108,13 +118,8 @@ def last_adjugate_column(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
     Only the six 2x2 minors of the first two rows are needed (a quarter of the full adjugate).
     """
-    m00, m01, m02, m03, m11, m12, m13, m22, m23, m33 = m
-    s0 = m00 * m11 - m01 * m01
-    s1 = m00 * m12 - m01 * m02
-    s2 = m00 * m13 - m01 * m03
-    s3 = m01 * m12 - m11 * m02
-    s4 = m01 * m13 - m11 * m03
-    s5 = m02 * m13 - m12 * m03
+    m02, m12, m22, m23 = m[2], m[5], m[7], m[8]
+    s0, s1, s2, s3, s4, s5 = first_rows_minors(m)
     return (-m12 * s5 + m22 * s4 - m23 * s3, m02 * s5 - m22 * s2 + m23 * s1,
             -m02 * s4 + m12 * s2 - m23 * s0, m02 * s3 - m12 * s1 + m22 * s0)
 
