@@ -16,7 +16,8 @@ Usage::
     python experiments/simspine_settings.py full-vs-spine --data DIR --h36m DIR/h36m/data_3d_h36m.npz
 
 Each run prints a markdown table and writes it (plus JSON) under ``--out``. Detected 2D is the seeded
-detector-noise model unless ``--detections`` gives real detections (npz keyed subject/action/camera).
+detector-noise model unless ``--detections`` gives real detections (npz keyed subject/action/camera, or a
+folder of per-camera OpenPose / SpinePose JSON folders: see lifting/detections.py).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("setting", choices=SETTINGS)
     p.add_argument("--data", type=Path, help="SIMSPINE simspine.h5 or its folder (default: synthetic default set)")
     p.add_argument("--h36m", type=Path, help="Human3.6M data_3d_h36m.npz (37-keypoint skeleton)")
-    p.add_argument("--detections", type=Path, help="detections npz for the detected-2D protocol")
+    p.add_argument("--detections", type=Path, help="detections npz or folder of JSON folders (detected 2D)")
     p.add_argument("--config", type=Path, default=CONFIGS / "benchmark.yaml", help="lifter config YAML")
     p.add_argument("--epochs", type=int, help="override the lifter's training epochs")
     p.add_argument("--out", type=Path, default=Path("experiments/out"), help="output folder")
@@ -56,8 +57,9 @@ def main() -> None:
     args = parse_args()
     data = args.data or ensure_default_dataset()
     cfg = load_config(args.config)
-    cfg = replace(cfg, data=replace(cfg.data, detections=None if args.detections is None else str(args.detections),
-                                    skeleton="simspine37" if args.h36m else cfg.data.skeleton))
+    # the parts switch protocol with DataConfig.for_protocol, which keeps the detections for "detected"
+    detected = {} if args.detections is None else {"protocol": "detected", "detections": str(args.detections)}
+    cfg = replace(cfg, data=replace(cfg.data, skeleton="simspine37" if args.h36m else cfg.data.skeleton, **detected))
     out = args.out / args.setting
     kind, _, protocol = args.setting.partition("-")
     if kind == "multiview":

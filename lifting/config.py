@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -20,6 +20,7 @@ import yaml
 from spine3d.detector_noise import DetectorNoise
 from spine3d.errors import InputError
 from spine3d.io import write_text_atomic
+from spine3d.skeletons import get_skeleton
 
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -76,7 +77,10 @@ class DataConfig:
         skeleton: "simspine15" (the released markers) or "simspine37" (merged with Human3.6M limbs).
         frames: F, window length. stride: frames between training window starts.
         protocol: "gt" (projected ground truth, confidence 1) or "detected".
-        detections: npz of detections for the "detected" protocol (see :mod:`lifting.data`); None: noise model.
+        detections: detections for the "detected" protocol, an npz or a directory of per-camera OpenPose /
+            SpinePose JSON folders (see :mod:`lifting.detections`); None: noise model.
+        detections_skeleton: layout of the detections (e.g. "spinepose37", "coco17"); None: the npz's
+            ``skeleton`` entry (else the data's), or inferred from the JSON keypoint count.
         flip_prob: probability of the horizontal-flip augmentation (training only).
         noise: detector-noise model used when ``protocol == "detected"`` and no ``detections``.
         batch_size: windows per batch (per process). num_workers: DataLoader worker processes.
@@ -87,6 +91,7 @@ class DataConfig:
     stride: int = 81
     protocol: Literal["gt", "detected"] = "gt"
     detections: str | None = None
+    detections_skeleton: str | None = None
     flip_prob: float = 0.5
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     batch_size: int = 32
@@ -101,6 +106,16 @@ class DataConfig:
                              f"{self.flip_prob}")
         if self.detections is not None and self.protocol != "detected":
             raise InputError("data.detections is only read with data.protocol: detected")
+        if self.detections_skeleton is not None:
+            if self.detections is None:
+                raise InputError("data.detections_skeleton is only read with data.detections")
+            get_skeleton(self.detections_skeleton)  # InputError for an unknown layout name
+
+    def for_protocol(self, protocol: Literal["gt", "detected"]) -> "DataConfig":
+        """A copy under ``protocol``; the detections (and their layout) are kept for "detected" only."""
+        detected = protocol == "detected"
+        return replace(self, protocol=protocol, detections=self.detections if detected else None,
+                       detections_skeleton=self.detections_skeleton if detected else None)
 
 
 @dataclass

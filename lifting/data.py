@@ -12,19 +12,19 @@ Input protocols (``DataConfig.protocol``):
   detector-noise model (:mod:`spine3d.detector_noise`) with seed ``derive_seed(noise.seed, subject,
   action, camera)``, so the noisy 2D of each item is fixed and reproducible.
 
-Detections file (npz): one array per item, key ``"{subject}/{action}/{camera}"`` (camera name as in
-the calibration, e.g. ``"S9/Walking 1/cam_01"``), shape (T, J, 3): u, v px (top-left origin) and
-confidence, J in ``DataConfig.skeleton`` order, T the sequence's frame count; NaN u, v or a non-finite
-confidence mark a missed point. An optional ``skeleton`` entry (a layout name, e.g. ``"spinepose37"``)
-says the joints are in another layout; they are then remapped by canonical name (joints that layout
-lacks are missed points).
+Detections (``DataConfig.detections``, read by :class:`lifting.detections.DetectionsFile`): an npz
+with one (T, J, 3) array [u px, v px, confidence] per item keyed ``"{subject}/{action}/{camera}"``
+(camera name as in the calibration, e.g. ``"S9/Walking 1/54138969"``), or a directory of per-frame
+OpenPose / SpinePose JSON folders, ``DIR/<subject>/<action>/<camera>/`` or
+``DIR/<subject>/<action>.<camera>/`` (Human3.6M video stems). Keypoints in another layout (the npz's
+``skeleton`` entry, the JSON keypoint count, or ``DataConfig.detections_skeleton``) are remapped by
+canonical name; joints that layout lacks are missed points.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, Literal
 
 import numpy as np
@@ -33,11 +33,12 @@ from tqdm import tqdm
 
 from calibration import Camera
 from lifting.config import DataConfig
+from lifting.detections import DetectionsFile
 from lifting.normalize import flip_keypoints, make_inputs
 from lifting.source import SequenceSource
 from spine3d.detector_noise import apply_detector_noise, derive_seed
 from spine3d.errors import InputError
-from spine3d.skeletons import Skeleton, get_skeleton, remap
+from spine3d.skeletons import Skeleton
 
 __all__ = ["SequenceSource", "LiftingWindows", "EvalSequence", "eval_sequences", "make_inputs", "window_starts",
            "camera_targets", "camera_keypoints", "camera_inputs", "DetectionsFile"]
@@ -79,29 +80,6 @@ def camera_targets(world: np.ndarray, camera: Camera, root: int) -> np.ndarray:
     return ((cam - cam[..., root : root + 1, :]) * 1000.0).astype(np.float32)
 
 
-class DetectionsFile:
-    """Lazy reader of a detections npz (module docstring): opened once, arrays read on demand."""
-
-    def __init__(self, path: str | Path, skeleton: Skeleton) -> None:
-        self.path = Path(path)
-        self.skeleton = skeleton
-        self.npz = np.load(self.path, allow_pickle=False)
-        self.layout = get_skeleton(str(self.npz["skeleton"])) if "skeleton" in self.npz.files else skeleton
-
-    def get(self, subject: str, action: str, camera: str, frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """(T, J, 2) px and (T, J) confidence of one item, in ``self.skeleton`` order."""
-        key = f"{subject}/{action}/{camera}"
-        if key not in self.npz.files:
-            raise InputError(f"no detections for {key!r} (keys look like 'subject/action/camera')", self.path)
-        det = np.asarray(self.npz[key], dtype=np.float64)
-        if det.shape != (frames, self.layout.num_joints, 3):
-            raise InputError(f"detections {key!r} have shape {det.shape}, expected ({frames}, "
-                             f"{self.layout.num_joints}, 3) (frames, {self.layout.name} joints, u v conf)", self.path)
-        if self.layout is not self.skeleton:
-            det = remap(det, self.layout, self.skeleton)
-        return det[..., :2], det[..., 2]
-
-
 def camera_keypoints(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,
                      action: str, detections: DetectionsFile | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The 2D one camera sees of a sequence under ``cfg.protocol``: (T, J, 2) px and (T, J) confidence.
@@ -129,7 +107,7 @@ def camera_inputs(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: Da
 def _items(source: SequenceSource, split: Literal["train", "test"], cfg: DataConfig,
            desc: str) -> Iterator[tuple[int, int, str, str, Camera, np.ndarray, np.ndarray]]:
     """(sequence id, camera id, subject, action, camera, inputs, target) of every item of the split."""
-    detections = DetectionsFile(cfg.detections, source.skeleton) if cfg.detections else None
+    detections = DetectionsFile(cfg.detections, source.skeleton, cfg.detections_skeleton) if cfg.detections else None
     pairs = source.sequences(split)
     if not pairs:
         raise InputError(f"no {split} sequences (subjects {', '.join(source.h5.subjects)})", source.h5.path)

@@ -59,13 +59,15 @@ def run_monocular(cfg: TrainConfig, data: str | Path, out: Path, protocols: Sequ
     res = MonocularResults()
     for protocol in protocols:
         if checkpoint is None:
-            run_cfg = replace(cfg, name=f"{cfg.name}-{protocol}", data=replace(cfg.data, protocol=protocol))
+            run_cfg = replace(cfg, name=f"{cfg.name}-{protocol}", data=cfg.data.for_protocol(protocol))
             ckpt, seconds = train_lifter(run_cfg, data, out / f"lifter_{protocol}", epochs, device, h36m)
             res.train_time_s[protocol] = seconds
         else:
             ckpt = Path(checkpoint)
         model, model_cfg, skeleton = load_checkpoint(ckpt, device)
-        data_cfg = replace(model_cfg.data, protocol=protocol)
+        wanted = cfg.data.for_protocol(protocol)  # the benchmark's 2D (detections), the model's windows
+        data_cfg = replace(model_cfg.data, protocol=protocol, detections=wanted.detections,
+                           detections_skeleton=wanted.detections_skeleton)
         source = SequenceSource(data, skeleton, h36m=h36m)
         sequences = list(eval_sequences(source, "test", data_cfg))
         res.results[protocol] = evaluate_lifter(model, sequences, skeleton, model_cfg.model.frames, (False, True),

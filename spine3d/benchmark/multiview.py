@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -71,8 +71,9 @@ class MultiViewResults:
 def collect_views(source: SequenceSource, data_cfg: DataConfig) -> ViewData:
     """Ground-truth 3D and the 2D of ``data_cfg.protocol`` for every test sequence and camera."""
     world, uv, conf, rigs, actions, ids = [], [], [], [], [], []
-    use_file = data_cfg.protocol == "detected" and data_cfg.detections
-    detections = DetectionsFile(data_cfg.detections, source.skeleton) if use_file else None
+    detections = None
+    if data_cfg.protocol == "detected" and data_cfg.detections:
+        detections = DetectionsFile(data_cfg.detections, source.skeleton, data_cfg.detections_skeleton)
     pairs = source.sequences("test")
     for k, (subject, action) in enumerate(tqdm(pairs, desc=f"2D ({data_cfg.protocol})", unit="seq", leave=False)):
         w = source.world(subject, action)
@@ -121,7 +122,7 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
     res = MultiViewResults(outlier_ratios=list(outlier_ratios))
     oracle = None
     for protocol in protocols:
-        views = collect_views(source, replace(data_cfg, protocol=protocol))
+        views = collect_views(source, data_cfg.for_protocol(protocol))
         oracle = views if protocol == "gt" else oracle
         res.results[protocol], res.timings[protocol] = {}, {}
         res.num_points[protocol] = int(np.prod(views.world.shape[:2]))
@@ -133,7 +134,7 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
             if protocol == "detected" and method == "ransac":
                 res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0]}
     if oracle is None:
-        oracle = collect_views(source, replace(data_cfg, protocol="gt"))
+        oracle = collect_views(source, data_cfg.for_protocol("gt"))
     for label, _, _ in METHODS:
         res.outlier_mpjpe[label] = []
     for ratio in tqdm(outlier_ratios, desc="outlier sweep", unit="ratio", leave=False):

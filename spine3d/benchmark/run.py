@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from lifting.config import TrainConfig, load_config
+from lifting.config import DataConfig, TrainConfig, load_config
 from lifting.data import SequenceSource
 from spine3d import __version__
 from spine3d.benchmark.monocular import MonocularResults, run_monocular
@@ -35,7 +35,9 @@ class BenchmarkSettings:
         out: output folder (report.md, report.json, figures/, lifter runs).
         data: SIMSPINE dataset folder or ``simspine.h5``; None: the built-in synthetic data.
         h36m: Human3.6M ``data_3d_h36m.npz`` to merge the 37-keypoint skeleton (None: 15 markers).
-        detections: npz of 2D detections keyed ``subject/action/camera`` (the "detected" protocol).
+        detections: 2D detections of the "detected" protocol: an npz keyed ``subject/action/camera``
+            or a directory of per-camera OpenPose / SpinePose JSON folders (:mod:`lifting.detections`).
+        detections_skeleton: layout of the detections (None: npz ``skeleton`` entry / JSON keypoint count).
         checkpoint: a trained lifter to score instead of training one per protocol.
         config: lifter config YAML (default: small; quick: tiny). epochs: training epochs override.
         quick: the tiny smoke-test configuration (small synthetic set, tiny model, 1 epoch).
@@ -46,6 +48,7 @@ class BenchmarkSettings:
     data: Path | None = None
     h36m: Path | None = None
     detections: Path | None = None
+    detections_skeleton: str | None = None
     checkpoint: Path | None = None
     config: Path | None = None
     epochs: int | None = None
@@ -77,8 +80,12 @@ def lifter_config(settings: BenchmarkSettings) -> TrainConfig:
     path = settings.config or CONFIGS / ("tiny.yaml" if settings.quick else "benchmark.yaml")
     cfg = load_config(path)
     skeleton = "simspine37" if settings.h36m is not None else cfg.data.skeleton
-    detections = None if settings.detections is None else str(settings.detections)
-    return replace(cfg, data=replace(cfg.data, skeleton=skeleton, detections=detections))
+    if settings.detections is None:
+        return replace(cfg, data=replace(cfg.data, skeleton=skeleton))
+    # each part switches protocol with DataConfig.for_protocol, which keeps the detections for "detected"
+    data = replace(cfg.data, skeleton=skeleton, protocol="detected", detections=str(settings.detections),
+                   detections_skeleton=settings.detections_skeleton)
+    return replace(cfg, data=data)
 
 
 def run_benchmark(settings: BenchmarkSettings) -> Path:
@@ -102,6 +109,7 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
               "skeleton": source.skeleton.name,
               "test subjects": ", ".join(sorted({s for s, _ in source.sequences('test')})),
               "test sequences": len(source.sequences("test")),
+              "detected 2D": _detections_label(cfg.data),
               "mode": "quick" if settings.quick else "full",
               "spine3d": __version__, "torch": torch.__version__, "python": platform.python_version(),
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
@@ -113,3 +121,13 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
 def _is_synthetic(data: Path) -> bool:
     folder = data if data.is_dir() else data.parent
     return (folder / "synth.json").is_file()
+
+
+def _detections_label(data: DataConfig) -> str:
+    """What the "detected" protocol used, for the report header."""
+    if data.detections is None:
+        return f"seeded detector-noise model (seed {data.noise.seed})"
+    path = Path(data.detections)
+    kind = "per-camera OpenPose / SpinePose JSON folders" if path.is_dir() else "npz"
+    layout = f", layout {data.detections_skeleton}" if data.detections_skeleton else ""
+    return f"{path} ({kind}{layout})"

@@ -18,8 +18,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
     p.add_argument("--data", type=Path, help="real SIMSPINE simspine.h5 (or its folder) instead of synthetic data")
     p.add_argument("--h36m", type=Path, help="Human3.6M data_3d_h36m.npz: evaluate the merged 37-keypoint skeleton")
     p.add_argument("--detections", type=Path,
-                   help="2D detections npz keyed 'subject/action/camera' -> (T, J, 3) px + confidence "
-                   "(replaces the detector-noise model of the 'detected' protocol)")
+                   help="real 2D detections for the 'detected' protocol (instead of the detector-noise model): "
+                   "an npz keyed 'subject/action/camera' -> (T, J, 3) px + confidence, or a folder DIR of "
+                   "per-frame OpenPose / SpinePose JSON folders, one per video: DIR/<subject>/<action>/<camera>/ "
+                   "or DIR/<subject>/<action>.<camera>/ (camera: calibration name or Human3.6M id, e.g. cam_01 "
+                   "or 54138969)")
+    p.add_argument("--detections-skeleton", metavar="NAME",
+                   help="keypoint layout of --detections (e.g. spinepose37, coco17; default: the npz's 'skeleton' "
+                   "entry, or inferred from the JSON keypoint count)")
     p.add_argument("--checkpoint", type=Path, help="score this lifter instead of training one per protocol")
     p.add_argument("--config", type=Path, help="lifter config YAML (default configs/lifting/benchmark.yaml; "
                    "quick: tiny.yaml)")
@@ -35,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from spine3d.benchmark.run import BenchmarkSettings, run_benchmark
 
     settings = BenchmarkSettings(out=args.out, data=args.data, h36m=args.h36m, detections=args.detections,
+                                 detections_skeleton=args.detections_skeleton,
                                  checkpoint=args.checkpoint, config=args.config, epochs=args.epochs, quick=args.quick,
                                  multiview=not args.skip_multiview, monocular=not args.skip_monocular,
                                  device=args.device, seed=args.seed)

@@ -55,7 +55,10 @@ class OpenPoseSequence:
 
 def _person_array(flat: Sequence[float], path) -> np.ndarray:
     """Flat [x0, y0, c0, x1, ...] -> (J, 3); 0,0,0 (or non-finite x, y) -> NaN, NaN, 0."""
-    values = np.asarray(flat, dtype=np.float64)
+    try:
+        values = np.asarray(flat, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("pose_keypoints_2d holds something other than numbers", path) from None
     if values.ndim != 1 or len(values) % 3:
         raise InputError(f"pose_keypoints_2d holds {values.size} numbers, not a multiple of 3 (x, y, conf)", path)
     person = values.reshape(-1, 3)
@@ -65,15 +68,20 @@ def _person_array(flat: Sequence[float], path) -> np.ndarray:
     return person
 
 
-def _parse_frame(path: Path) -> list[np.ndarray] | None:
-    """People of one file; None when the file is not readable JSON (logged)."""
+def _parse_frame(path: Path, strict: bool = False) -> list[np.ndarray] | None:
+    """People of one file; None when the file is not readable JSON (logged), InputError instead if ``strict``."""
     try:
         data = json.loads(path.read_bytes())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if strict:
+            raise InputError(f"not readable OpenPose JSON ({exc})", path) from None
         logger.warning("%s: not readable OpenPose JSON (%s); no people", path, exc)
         return None
     people = data.get("people") if isinstance(data, dict) else None
     if not isinstance(people, list):
+        if strict:
+            raise InputError("no 'people' list (expected OpenPose JSON: {\"people\": [{\"pose_keypoints_2d\": "
+                             "[x, y, c, ...]}]})", path)
         logger.warning("%s: no 'people' list; no people", path)
         return None
     out = []
@@ -124,12 +132,15 @@ def _numbered_files(folder: Path) -> tuple[list[Path], np.ndarray]:
     return files, numbers
 
 
-def read_openpose_folder(folder: str | os.PathLike, num_joints: int | None = None) -> OpenPoseSequence:
+def read_openpose_folder(folder: str | os.PathLike, num_joints: int | None = None,
+                         strict: bool = False) -> OpenPoseSequence:
     """Read a folder of per-frame OpenPose JSON files of one camera.
 
     Args:
         folder: folder of ``*.json`` files whose names end with the frame number.
         num_joints: expected J (default: taken from the first person found).
+        strict: raise InputError naming the file for an unreadable file or one without a ``people``
+            list (default: such a file logs a warning and counts as a frame with no people).
 
     Returns:
         OpenPoseSequence; frames missing from the numbering become NaN rows (with a warning).
@@ -138,16 +149,17 @@ def read_openpose_folder(folder: str | os.PathLike, num_joints: int | None = Non
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
     files, numbers = _numbered_files(folder)
-    frames = [_parse_frame(p) for p in files]
+    frames = [_parse_frame(p, strict) for p in files]
     if all(f is None for f in frames):
         raise InputError(f"none of the {len(files)} .json files is readable OpenPose JSON", folder)
     frames = [f or [] for f in frames]
     j = num_joints
+    origin = "" if num_joints is not None else " (as in the other files)"
     for path, people in zip(files, frames):
         for person in people:
             j = len(person) if j is None else j
             if len(person) != j:
-                raise InputError(f"{len(person)} keypoints per person, expected {j} (as in the other files)", path)
+                raise InputError(f"{len(person)} keypoints per person, expected {j}{origin}", path)
     if j is None:
         raise InputError("no person detected in any file; pass num_joints to read an empty camera", folder)
     p = max(1, max(len(f) for f in frames))
