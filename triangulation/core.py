@@ -1,7 +1,8 @@
 """The public entry point :func:`triangulate`: validation, chunking over points, threads, outputs.
 
 Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; chunks run on a
-thread pool (numpy and OpenCV release the GIL in their loops). Nothing loops over frames, joints
+thread pool (numpy releases the GIL in its loops; BLAS products are kept on the calling thread,
+see :data:`triangulation.dlt.SINGLE_THREAD_WORK`). Nothing loops over frames, joints
 or points: the only Python loops are over chunks, cameras, camera pairs and iterations.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from triangulation.views import RigConstants, prepare_views, rig_constants
 
 STATUS_NAMES: tuple[str, ...] = ("ok", "too_few_views", "no_consensus", "degenerate", "ambiguous")
 OK, TOO_FEW_VIEWS, NO_CONSENSUS, DEGENERATE, AMBIGUOUS = range(5)
+_ALLOCATOR_BLOCK = 16 * 2 ** 20  # bytes; see _raise_allocator_thresholds
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,20 +95,25 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
     uv, conf, batch = _validated(rig, points2d, confidence)
     const = rig_constants(rig)
     n = uv.shape[1]
-    out = {"points": np.full((3, n), np.nan), "inliers": np.zeros((len(rig), n), bool),
-           "reprojection_error": np.full(n, np.nan), "num_views": np.zeros(n, np.int64),
-           "status": np.zeros(n, np.uint8), "view_errors": np.full((len(rig), n), np.nan)}
+    _raise_allocator_thresholds()
+    # every entry is written by exactly one chunk; points are stored (n, 3), the output layout
+    out = {"points": np.empty((n, 3)), "inliers": np.empty((len(rig), n), bool),
+           "reprojection_error": np.empty(n), "num_views": np.empty(n, np.int64),
+           "status": np.empty(n, np.uint8), "view_errors": np.empty((len(rig), n))}
     starts = range(0, n, opts.chunk_size)
 
     def work(index: int) -> int:
         sl = slice(starts[index], min(starts[index] + opts.chunk_size, n))
         for key, value in solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start).items():
-            out[key][..., sl] = value
+            if key == "points":
+                out[key][sl] = value.T
+            else:
+                out[key][..., sl] = value
         return sl.stop - sl.start
 
     _run(work, len(starts), n, opts)
     return Triangulation(
-        points=out["points"].T.reshape(*batch, 3), inliers=out["inliers"].reshape(len(rig), *batch),
+        points=out["points"].reshape(*batch, 3), inliers=out["inliers"].reshape(len(rig), *batch),
         reprojection_error=out["reprojection_error"].reshape(batch), num_views=out["num_views"].reshape(batch),
         status=out["status"].reshape(batch), view_errors=out["view_errors"].reshape(len(rig), *batch),
         method=method, options=opts, camera_names=tuple(rig.names))
@@ -118,8 +126,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
     ``first_index`` is the global index of the chunk's first point (seeds RANSAC's view sampling).
     """
     views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=method == "ransac")
-    enough = views.usable.sum(axis=0) >= opts.min_views
-    ambiguous = np.zeros(uv.shape[1], dtype=bool)
+    available = views.usable.sum(axis=0)
     if method == "ransac":
         normals = view_normal_matrices(const, views.x, views.y, views.confidence)
         points, inliers, ambiguous = consensus(const, views, normals, opts.threshold, opts.min_ray_angle,
@@ -127,21 +134,44 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
         points, inliers = refit(const, views, normals, points, inliers, opts.threshold, opts.local_optimization)
         if opts.refine and opts.refine_iterations:
             points = refine(const, views, points, inliers, opts.refine_iterations)
+        num_views = inliers.sum(axis=0)
     else:
-        weight = views.usable.astype(np.float64) if method == "dlt" else views.confidence
-        points = dlt(const, views.x, views.y, weight)
-        inliers = views.usable
-    num_views = inliers.sum(axis=0)
-    status = np.select([~enough, num_views < opts.min_views, ambiguous, ~np.isfinite(points).all(axis=0)],
-                       [TOO_FEW_VIEWS, NO_CONSENSUS, AMBIGUOUS, DEGENERATE], OK).astype(np.uint8)
+        points = dlt(const, views.x, views.y, views.usable if method == "dlt" else views.confidence)
+        inliers, num_views, ambiguous = views.usable, available, None
+    status = _status(available >= opts.min_views, num_views >= opts.min_views, ambiguous, points)
     ok = status == OK
-    points = np.where(ok, points, np.nan)
+    np.copyto(points, np.nan, where=~ok)
     inliers = inliers & ok
     view_errors = pixel_errors(const, points, uv)
-    with np.errstate(invalid="ignore"):
-        mean_error = np.where(inliers, view_errors, 0.0).sum(axis=0) / np.where(ok, num_views, np.nan)
+    num_views = np.where(ok, num_views, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no inlier (status not ok): 0 / 0 = NaN
+        mean_error = np.where(inliers, view_errors, 0.0).sum(axis=0) / num_views
     return {"points": points, "inliers": inliers, "reprojection_error": mean_error,
-            "num_views": np.where(ok, num_views, 0), "status": status, "view_errors": view_errors}
+            "num_views": num_views, "status": status, "view_errors": view_errors}
+
+
+def _status(enough: np.ndarray, agreeing: np.ndarray, ambiguous: np.ndarray | None, points: np.ndarray) -> np.ndarray:
+    """(n,) uint8 status, first cause first: too few usable views, too few agreeing, ambiguous, degenerate."""
+    status = np.where(np.isfinite(points).all(axis=0), OK, DEGENERATE).astype(np.uint8)
+    if ambiguous is not None:
+        status[ambiguous] = AMBIGUOUS
+    status[~agreeing] = NO_CONSENSUS
+    status[~enough] = TOO_FEW_VIEWS
+    return status
+
+
+@cache
+def _raise_allocator_thresholds() -> None:
+    """Once per process: let glibc's malloc keep the chunks' temporaries in its heap.
+
+    A chunk's temporaries are ~0.25 MiB each. glibc serves blocks above its mmap threshold (0.125 MiB
+    at start) with fresh mappings and trims the heap top beyond twice that threshold, so every
+    chunk would page-fault its memory in again (~1300 faults per 8192 points: more time than the
+    arithmetic). Freeing one mapped block raises both thresholds to its size (glibc's documented
+    dynamic threshold, mallopt(3)); the block is never touched. Elsewhere this does nothing.
+    """
+    block = np.empty(_ALLOCATOR_BLOCK, dtype=np.uint8)
+    del block
 
 
 def _validated(rig: CameraRig, points2d: Any, confidence: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:

@@ -6,7 +6,7 @@ the algebraic error of a homogeneous point v is ``|A v|^2 = v^T M v`` with the 4
 M = A^T A. Two shortcuts make this fast:
 
 - M is linear in the per-view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2), so all normal matrices
-  come from one small matrix product with per-camera constants (:attr:`RigConstants.quad`),
+  come from one small matrix product with per-camera constants (:attr:`RigConstants.normal_map`),
   instead of building and decomposing (N, 2C, 4) matrices.
 - The minimiser with v_4 = 1 (Hartley & Sturm's "linear-LS" triangulation) is ``adj(M) e_4``, the
   last column of the adjugate adj(M) = det(M) M^-1, computed in closed form. Unlike the unit-norm
@@ -28,6 +28,36 @@ from triangulation.views import RigConstants
 
 POWER_STEPS = 0  # 0: linear-LS (v_4 = 1); > 0: power steps towards the unit-eigenvector solution
 _AT_INFINITY = 1e-9  # |v_4| / |v| below this: point at infinity (degenerate)
+# multiply-adds per BLAS call: below the size at which a multi-threaded BLAS (OpenBLAS: m n k >
+# 65536 * 4) hands a product to its own threads. Waking them costs microseconds on an idle machine
+# and milliseconds on a busy one, for a product of ~10 microseconds, and the chunks already run one
+# worker per core.
+SINGLE_THREAD_WORK = 2 ** 17
+
+
+def view_features(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The features the normal matrices are linear in.
+
+    Args:
+        x, y: (C, n) undistorted normalised coordinates (any finite value where ``weight`` is 0).
+        weight: (C, n) row weights w (0 = view unused), or bool (unit weights on the True views).
+
+    Returns:
+        (C, 4, n): w^2 (x^2 + y^2), w^2 x, w^2 y, w^2.
+    """
+    features = np.empty((x.shape[0], 4, x.shape[1]))
+    f0, f1, f2, f3 = features.transpose(1, 0, 2)  # (C, n) views
+    if weight.dtype == bool:
+        f3[...] = weight  # w^2 = w
+    else:
+        np.multiply(weight, weight, out=f3)
+    np.multiply(x, x, out=f0)
+    np.multiply(y, y, out=f1)
+    f0 += f1
+    f0 *= f3
+    np.multiply(f3, x, out=f1)
+    np.multiply(f3, y, out=f2)
+    return features
 
 
 def view_normal_matrices(const: RigConstants, x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -36,14 +66,24 @@ def view_normal_matrices(const: RigConstants, x: np.ndarray, y: np.ndarray, weig
     Args:
         const: rig constants (conditioned projections).
         x, y: (C, n) undistorted normalised coordinates (any finite value where ``weight`` is 0).
-        weight: (C, n) row weights w (0 = view unused).
+        weight: (C, n) row weights w (0 = view unused), or bool (unit weights on the True views).
 
     Returns:
         (C, 10, n) upper triangles of w^2 (r1 r1^T + r2 r2^T) per view; sum over C for a point.
     """
-    w2 = weight * weight
-    features = np.stack([w2 * (x * x + y * y), w2 * x, w2 * y, w2], axis=1)  # (C, 4, n)
-    return np.matmul(const.quad.transpose(0, 2, 1), features)  # (C, 10, n)
+    return single_thread_matmul(const.normal_map, view_features(x, y, weight))  # (C, 10, 4) @ (C, 4, n)
+
+
+def single_thread_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for (..., m, k) @ (..., k, n), in column blocks of b small enough to stay on the
+    calling thread (see :data:`SINGLE_THREAD_WORK`)."""
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n))
+    columns = max(64, SINGLE_THREAD_WORK // (m * k))
+    for start in range(0, n, columns):  # loop over column blocks of a chunk
+        block = slice(start, start + columns)
+        np.matmul(a, b[..., block], out=out[..., block])
+    return out
 
 
 def first_rows_minors(m: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -52,13 +92,15 @@ def first_rows_minors(m: np.ndarray) -> tuple[np.ndarray, ...]:
     Order: columns (0,1), (0,2), (0,3), (1,2), (1,3), (2,3); each an (n,) array.
     """
     m00, m01, m02, m03, m11, m12, m13 = m[:7]
-    s0 = m00 * m11 - m01 * m01
-    s1 = m00 * m12 - m01 * m02
-    s2 = m00 * m13 - m01 * m03
-    s3 = m01 * m12 - m11 * m02
-    s4 = m01 * m13 - m11 * m03
-    s5 = m02 * m13 - m12 * m03
-    return s0, s1, s2, s3, s4, s5
+    return (_minor(m00, m11, m01, m01), _minor(m00, m12, m01, m02), _minor(m00, m13, m01, m03),
+            _minor(m01, m12, m11, m02), _minor(m01, m13, m11, m03), _minor(m02, m13, m12, m03))
+
+
+def _minor(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """a b - c d, elementwise (one temporary fewer than the expression)."""
+    out = a * b
+    out -= c * d
+    return out
 
 
 def symmetric_adjugate(m: np.ndarray) -> np.ndarray:
@@ -120,8 +162,15 @@ def last_adjugate_column(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     """
     m02, m12, m22, m23 = m[2], m[5], m[7], m[8]
     s0, s1, s2, s3, s4, s5 = first_rows_minors(m)
-    return (-m12 * s5 + m22 * s4 - m23 * s3, m02 * s5 - m22 * s2 + m23 * s1,
-            -m02 * s4 + m12 * s2 - m23 * s0, m02 * s3 - m12 * s1 + m22 * s0)
+    v0 = _minor(m22, s4, m12, s5)  # m22 s4 - m12 s5 - m23 s3
+    v0 -= m23 * s3
+    v1 = _minor(m02, s5, m22, s2)  # m02 s5 - m22 s2 + m23 s1
+    v1 += m23 * s1
+    v2 = _minor(m12, s2, m02, s4)  # m12 s2 - m02 s4 - m23 s0
+    v2 -= m23 * s0
+    v3 = _minor(m02, s3, m12, s1)  # m02 s3 - m12 s1 + m22 s0
+    v3 += m22 * s0
+    return v0, v1, v2, v3
 
 
 def solve_normal(const: RigConstants, m: np.ndarray, steps: int = POWER_STEPS) -> np.ndarray:
@@ -137,16 +186,26 @@ def solve_normal(const: RigConstants, m: np.ndarray, steps: int = POWER_STEPS) -
     """
     v = last_adjugate_column(m) if steps == 0 else tuple(smallest_eigenvector(m, steps))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        norm = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3])
-        finite = np.abs(v[3]) > _AT_INFINITY * norm  # False for NaN (rank < 3 gives 0 / 0)
-        scale = np.where(finite, const.scale / v[3], np.nan)
-        return np.stack([const.center[0] + v[0] * scale, const.center[1] + v[1] * scale,
-                         const.center[2] + v[2] * scale])
+        norm2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+        v3_2 = v[3] * v[3]
+        norm2 += v3_2
+        finite = v3_2 > _AT_INFINITY ** 2 * norm2  # False for NaN (rank < 3 gives 0 / 0)
+        scale = np.divide(const.scale, v[3], out=np.full_like(v3_2, np.nan), where=finite)
+        points = np.empty((3, m.shape[-1]))
+        for axis in range(3):  # loop over the three coordinates
+            np.multiply(v[axis], scale, out=points[axis])
+            points[axis] += const.center[axis]
+        return points
 
 
 def dlt(const: RigConstants, x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weighted DLT of n points: (C, n) normalised x, y and row weights -> (3, n) m world (NaN if degenerate)."""
-    return solve_normal(const, view_normal_matrices(const, x, y, weight).sum(axis=0))
+    """Weighted DLT of n points: (C, n) normalised x, y and row weights (or a bool mask of unit
+    weights, see :func:`view_features`) -> (3, n) m world (NaN where degenerate).
+
+    The summed normal matrices are one (10, 4 C) @ (4 C, n) product.
+    """
+    features = view_features(x, y, weight)
+    return solve_normal(const, single_thread_matmul(const.normal_map_all, features.reshape(-1, features.shape[-1])))
 
 
 def upper_to_full(m: np.ndarray) -> np.ndarray:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from calibration.distortion import distort
-from calibration.projection import normalized_to_pixels
-from triangulation.views import RigConstants, Views
+from triangulation.dlt import single_thread_matmul
+from triangulation.views import RigConstants, Views, distort_views
 
 
 def camera_points(const: RigConstants, points: np.ndarray) -> np.ndarray:
-    """(3, n) m world -> (C, 3, n) m in each camera frame."""
-    return np.matmul(const.R, points) + const.t[:, :, None]
+    """(3, n) m world -> (C, 3, n) m in each camera frame (one product with [R | t])."""
+    homogeneous = np.empty((4, points.shape[-1]))
+    homogeneous[:3] = points
+    homogeneous[3] = 1.0
+    return single_thread_matmul(const.pose, homogeneous)
 
 
 def whitened_residuals(views: Views, cam_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +61,18 @@ def pixel_errors(const: RigConstants, points: np.ndarray, uv: np.ndarray) -> np.
         either is missing.
     """
     cam = camera_points(const, points)
-    out = np.empty(uv.shape[:2])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for c, camera in enumerate(const.rig):  # loop over cameras
-            xy = np.stack([cam[c, 0] / cam[c, 2], cam[c, 1] / cam[c, 2]], axis=-1)
-            if np.any(camera.dist):
-                xy = distort(xy, camera.dist, camera.model)
-            diff = normalized_to_pixels(xy, camera.K) - uv[c]
-            out[c] = np.sqrt(diff[:, 0] ** 2 + diff[:, 1] ** 2)
-    return out
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # far points: inf errors
+        inv_z = np.divide(1.0, cam[:, 2])
+        x, y = distort_views(const, np.multiply(cam[:, 0], inv_z), np.multiply(cam[:, 1], inv_z, out=inv_z))
+        du = const.fx * x  # projection - observation, px (K applied to the distorted point)
+        if const.skewed:
+            du += const.skew * y
+        du += const.cx
+        du -= uv[..., 0]
+        dv = np.multiply(const.fy, y, out=y)
+        dv += const.cy
+        dv -= uv[..., 1]
+        du *= du
+        dv *= dv
+        du += dv
+        return np.sqrt(du, out=du)

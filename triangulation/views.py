@@ -1,33 +1,33 @@
 """Camera constants and per-view observations in the layout the solvers use.
 
 Arrays are structure-of-arrays: one contiguous row per camera, ``(C, n)``, so that every solver
-step is an elementwise numpy operation over ``n`` points.
+step is an elementwise numpy operation over ``n`` points, and per-camera constants are ``(C, 1)``
+columns, so that one numpy call serves every camera.
 
 Conditioning (Hartley & Zisserman, 4.4.4 and 12.2): observations are undistorted normalised
 coordinates (x/z, y/z), of order 1, and the unknown point is expressed as
 ``X = center + scale * X'`` with ``center`` the centroid of the camera centres and ``scale`` their
 RMS distance to it, so that ``X'`` is of order 1 for anything the rig films.
 
-Undistortion: OpenCV's ``undistortPoints`` (fixed-point iteration in C++, ~20x faster than the
-generic Newton solver of :mod:`calibration.distortion`) for the OpenCV pinhole model; every result
-is checked by re-distorting it and points off by more than ``UNDISTORT_TOLERANCE`` px (and all other
-models) go through :func:`calibration.undistort`, the exact inverse.
+Undistortion: :mod:`.undistortion` (fitted start, one analytic Newton step, every result checked
+to ``UNDISTORT_TOLERANCE`` px, fallback to :func:`calibration.undistort`), batched over the cameras
+of each distortion model (:mod:`.lens`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from calibration import CameraRig
-from calibration.distortion import distort, undistort
-from calibration.projection import pixels_to_normalized
+from calibration.distortion import distort as generic_distort
+from triangulation import lens
+from triangulation.lens import LensGroup, lens_groups
+from triangulation.undistortion import undistort
 
-UNDISTORT_TOLERANCE = 1e-4  # px; max error of the fast undistortion before falling back to the exact one
-_CV2_ITERATIONS = 5  # fixed-point steps of cv2.undistortPoints (checked against UNDISTORT_TOLERANCE)
-_FD_STEP = 1e-7  # forward-difference step on normalised coordinates for the distortion Jacobian
+_FD_STEP = 1e-7  # forward-difference step on normalised coordinates for the Jacobian of other models
 _UPPER = ((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3))
 
 
@@ -39,21 +39,39 @@ class RigConstants:
         rig: the cameras.
         R: (C, 3, 3) world->camera rotations.
         t: (C, 3) m, world->camera translations.
+        pose: (C, 3, 4) [R | t], world (homogeneous, m) -> camera frame (m).
         center: (3,) m and ``scale`` m: the conditioning ``X = center + scale * X'``.
-        quad: (C, 4, 10) per camera, maps the view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2)
+        normal_map: (C, 10, 4) per camera, maps the view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2)
             to the 10 upper-triangle entries of the conditioned DLT normal matrix A^T A (see :mod:`.dlt`).
+        normal_map_all: (10, 4 C), the same maps side by side: one product with the (C * 4, n)
+            features of all views gives the summed normal matrices.
+        fx, fy, cx, cy, skew: (C, 1) px, the intrinsics K = [[fx, skew, cx], [0, fy, cy], [0, 0, 1]].
+        lenses: the cameras grouped by distortion model (see :mod:`.lens`).
     """
 
     rig: CameraRig
     R: np.ndarray
     t: np.ndarray
+    pose: np.ndarray
     center: np.ndarray
     scale: float
-    quad: np.ndarray
+    normal_map: np.ndarray
+    normal_map_all: np.ndarray
+    fx: np.ndarray
+    fy: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    skew: np.ndarray
+    lenses: tuple[LensGroup, ...]
+
+    @property
+    def skewed(self) -> bool:
+        """Whether any camera has a non-zero skew K[0, 1]."""
+        return bool(np.any(self.skew))
 
 
 def rig_constants(rig: CameraRig) -> RigConstants:
-    """Derive the solver constants of a rig (conditioning, DLT quadratic forms)."""
+    """Derive the solver constants of a rig (conditioning, DLT quadratic forms, intrinsics, lenses)."""
     R = np.stack([c.R for c in rig])
     t = np.stack([c.t for c in rig])
     centers = rig.centers
@@ -65,8 +83,14 @@ def rig_constants(rig: CameraRig) -> RigConstants:
     outer = lambda a, b: a[:, :, None] * b[:, None, :]  # noqa: E731  (C, 4, 4)
     forms = np.stack([outer(p3, p3), -(outer(p3, p1) + outer(p1, p3)), -(outer(p3, p2) + outer(p2, p3)),
                       outer(p1, p1) + outer(p2, p2)], axis=1)  # (C, 4 features, 4, 4)
-    quad = np.stack([forms[:, :, i, j] for i, j in _UPPER], axis=2)  # (C, 4, 10)
-    return RigConstants(rig, R, t, center, scale, np.ascontiguousarray(quad))
+    normal_map = np.stack([forms[:, :, i, j] for i, j in _UPPER], axis=1)  # (C, 10, 4)
+    K = np.stack([c.K for c in rig])
+    col = lambda v: np.ascontiguousarray(v, dtype=np.float64).reshape(-1, 1)  # noqa: E731
+    return RigConstants(rig, R, t, np.concatenate([R, t[:, :, None]], axis=2), center, scale,
+                        np.ascontiguousarray(normal_map),
+                        np.ascontiguousarray(normal_map.transpose(1, 0, 2).reshape(10, -1)),
+                        col(K[:, 0, 0]), col(K[:, 1, 1]), col(K[:, 0, 2]), col(K[:, 1, 2]), col(K[:, 0, 1]),
+                        lens_groups(rig.cameras))
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,67 +127,101 @@ def prepare_views(const: RigConstants, uv: np.ndarray, confidence: np.ndarray, t
         threshold: minimum confidence of a usable view.
         whiten: also compute the pixel-whitening maps (needed by RANSAC and refinement).
     """
-    xy = np.empty_like(uv)
-    jac = np.empty((len(const.rig), 4, uv.shape[1])) if whiten else None
-    for c, cam in enumerate(const.rig):  # loop over cameras
-        xy[c] = undistort_normalized(cam, uv[c])
-        if whiten:
-            jac[c] = whitening(cam, xy[c])
-    x, y = xy[..., 0], xy[..., 1]
-    usable = np.isfinite(x + y) & (confidence >= threshold) & (confidence > 0)
-    x, y = np.where(usable, x, 0.0), np.where(usable, y, 0.0)
-    maps = np.where(usable, jac.transpose(1, 0, 2), 0.0) if whiten else None
-    conf = np.where(usable, confidence, 0.0)
-    return Views(uv, x, y, conf, usable, maps)
+    x, y = undistort_views(const, *normalized(const, uv))
+    usable = np.isfinite(x)
+    usable &= np.isfinite(y)
+    usable &= (confidence >= threshold) if threshold > 0 else (confidence > 0)
+    maps = np.where(usable, whitening(const, x, y), 0.0) if whiten else None
+    unusable = ~usable
+    np.copyto(x, 0.0, where=unusable)
+    np.copyto(y, 0.0, where=unusable)
+    return Views(uv, x, y, np.where(usable, confidence, 0.0), usable, maps)
+
+
+def normalized(const: RigConstants, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C, n, 2) px -> distorted normalised coordinates xd, yd (C, n) (inverse of K)."""
+    yd = uv[..., 1] - const.cy
+    yd /= const.fy
+    xd = uv[..., 0] - const.cx
+    if const.skewed:
+        xd -= const.skew * yd
+    xd /= const.fx
+    return xd, yd
+
+
+def undistort_views(const: RigConstants, xd: np.ndarray, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C, n) distorted -> undistorted normalised coordinates (C, n), exact to
+    :data:`.undistortion.UNDISTORT_TOLERANCE` px."""
+    return _per_group(const.lenses, undistort, xd, yd)
+
+
+def distort_views(const: RigConstants, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C, n) undistorted -> distorted normalised coordinates (C, n), every camera's own model."""
+    return _per_group(const.lenses, _distort, x, y)
+
+
+def _distort(g: LensGroup, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if g.model == "none":
+        return x.copy(), y.copy()
+    if g.model in lens.RADIAL_TANGENTIAL:
+        return lens.distort(g, x, y)
+    out = np.stack([generic_distort(np.stack([x[i], y[i]], axis=-1), d, g.model) for i, d in enumerate(g.dist)])
+    return out[..., 0], out[..., 1]
+
+
+def _per_group(groups: tuple[LensGroup, ...], apply: Callable[..., tuple[np.ndarray, ...]], x: np.ndarray,
+               y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``apply(group, x_rows, y_rows)`` for each group of cameras, rows put back in the rig's order."""
+    if len(groups) == 1 and np.array_equal(groups[0].index, np.arange(x.shape[0])):
+        return apply(groups[0], x, y)  # one model for the whole rig: no copies
+    out = None
+    for g in groups:  # loop over distortion models
+        parts = apply(g, x[g.index], y[g.index])
+        if out is None:
+            out = np.empty((len(parts), *x.shape))
+        out[:, g.index] = parts
+    return tuple(out)
 
 
 def undistort_normalized(cam, uv: np.ndarray) -> np.ndarray:
     """(n, 2) distorted px -> (n, 2) undistorted normalised coordinates (NaN stays NaN).
 
-    Same result as ``cam.undistort_normalized`` to within ``UNDISTORT_TOLERANCE`` px (checked).
+    Same result as ``cam.undistort_normalized`` to within :data:`.undistortion.UNDISTORT_TOLERANCE` px
+    (checked).
     """
-    xd = pixels_to_normalized(uv, cam.K)
-    if not np.any(cam.dist):
-        return xd
-    if cam.model != "pinhole" or cam.K[0, 1] != 0:
-        return undistort(xd, cam.dist, cam.model)
-    dist8 = np.zeros(8)
-    dist8[: cam.dist.size] = cam.dist
-    xu = _cv2_undistort(uv, cam.K, dist8, _CV2_ITERATIONS)
-    slow = _undistort_error(cam, xu, xd) > UNDISTORT_TOLERANCE  # NaN compares False: missing stays NaN
-    if slow.any():  # far from the image centre: more fixed-point steps, then the exact Newton solver
-        xu[slow] = _cv2_undistort(uv[slow], cam.K, dist8, 10 * _CV2_ITERATIONS)
-        slow[slow] = _undistort_error(cam, xu[slow], xd[slow]) > UNDISTORT_TOLERANCE
-        if slow.any():
-            xu[slow] = undistort(xd[slow], cam.dist, cam.model)
-    return xu
+    const = rig_constants(CameraRig((cam,)))
+    x, y = undistort_views(const, *normalized(const, np.asarray(uv, dtype=np.float64)[None]))
+    return np.stack([x[0], y[0]], axis=-1)
 
 
-def whitening(cam, xy: np.ndarray) -> np.ndarray:
-    """(n, 2) undistorted normalised -> (4, n) entries s00, s01, s10, s11 of S = K_2x2 d(distort)/d(xy).
+def whitening(const: RigConstants, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(C, n) undistorted normalised -> (4, C, n) entries s00, s01, s10, s11 of S = K_2x2 d(distort)/d(xy).
 
-    The Jacobian is taken by forward differences of :func:`calibration.distort` (relative error
-    ~1e-7, far below what a pixel threshold or a least-squares weight can notice).
+    Analytic Jacobians for the radial-tangential models; forward differences of
+    :func:`calibration.distort` for the others (relative error ~1e-7, far below what a pixel
+    threshold or a least-squares weight can notice).
     """
-    fx, skew, fy = cam.K[0, 0], cam.K[0, 1], cam.K[1, 1]
-    n = len(xy)
-    if not np.any(cam.dist):
-        j00, j01, j10, j11 = np.ones(n), np.zeros(n), np.zeros(n), np.ones(n)
-    else:
-        h = _FD_STEP
-        d = distort(np.concatenate([xy, xy + [h, 0.0], xy + [0.0, h]]), cam.dist, cam.model)
-        j00, j10 = (d[n:2 * n, 0] - d[:n, 0]) / h, (d[n:2 * n, 1] - d[:n, 1]) / h
-        j01, j11 = (d[2 * n:, 0] - d[:n, 0]) / h, (d[2 * n:, 1] - d[:n, 1]) / h
-    return np.stack([fx * j00 + skew * j10, fx * j01 + skew * j11, fy * j10, fy * j11])
+    j00, j01, j10, j11 = _per_group(const.lenses, _jacobian, x, y)
+    maps = np.empty((4, *x.shape))
+    np.multiply(const.fx, j00, out=maps[0])
+    np.multiply(const.fx, j01, out=maps[1])
+    if const.skewed:
+        maps[0] += const.skew * j10
+        maps[1] += const.skew * j11
+    np.multiply(const.fy, j10, out=maps[2])
+    np.multiply(const.fy, j11, out=maps[3])
+    return maps
 
 
-def _cv2_undistort(uv: np.ndarray, K: np.ndarray, dist8: np.ndarray, iterations: int) -> np.ndarray:
-    criteria = (cv2.TERM_CRITERIA_COUNT, iterations, 0.0)
-    out = cv2.undistortPoints(np.ascontiguousarray(uv).reshape(-1, 1, 2), K, dist8, criteria=criteria)
-    return out.reshape(-1, 2)
-
-
-def _undistort_error(cam, xu: np.ndarray, xd: np.ndarray) -> np.ndarray:
-    """(n,) px: how far ``distort(xu)`` lands from the distorted observation ``xd``."""
-    d = distort(xu, cam.dist, cam.model) - xd
-    return np.sqrt(np.einsum("ij,ij->i", d, d)) * max(cam.K[0, 0], cam.K[1, 1])
+def _jacobian(g: LensGroup, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(G, n) -> j00, j01, j10, j11 (G, n) of the distortion at (x, y)."""
+    if g.model == "none":
+        one, zero = np.ones_like(x), np.zeros_like(x)
+        return one, zero, zero, one
+    if g.model in lens.RADIAL_TANGENTIAL:
+        return lens.distort(g, x, y, jacobian=True)[2:]
+    h = _FD_STEP
+    d0, d1 = _distort(g, x, y)
+    dx0, dx1 = _distort(g, x + h, y)
+    dy0, dy1 = _distort(g, x, y + h)
+    return (dx0 - d0) / h, (dy0 - d0) / h, (dx1 - d1) / h, (dy1 - d1) / h
