@@ -38,6 +38,7 @@ from lifting.data import SequenceSource, eval_sequences  # noqa: E402
 from lifting.evaluate import evaluate_checkpoint, write_results  # noqa: E402
 from lifting.infer import lift_sequence  # noqa: E402
 from lifting.train import Trainer  # noqa: E402
+from spine3d.io import write_text_atomic  # noqa: E402
 
 logger = logging.getLogger("bench_lifting")
 
@@ -162,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("%s", run)
     report = [f"data: {data}; threads: {args.threads}; torch {torch.__version__}", "", table(runs), "", *targets(runs)]
     print("\n".join(report))
-    (out / "results.json").write_text(json.dumps(runs, indent=1))
-    (out / "results.md").write_text("\n".join(report) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(runs, indent=1))
+    write_text_atomic(out / "results.md", "\n".join(report) + "\n")
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lifting.config import DataConfig, ModelConfig, TrainConfig, load_config, save_config
-from lifting.model import OUTPUT_SCALE_MM, MLPLifter, SpineLifter, build_model, count_parameters
+from lifting.model import INPUT_SCALE, OUTPUT_SCALE_MM, MLPLifter, SpineLifter, build_model, count_parameters, encode_inputs
 from spine3d.errors import InputError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "lifting"
@@ -31,12 +31,12 @@ def _transformer_params(cfg: ModelConfig, j: int) -> int:
     d, hidden = cfg.dim, int(cfg.dim * cfg.mlp_ratio)
     block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
     layer = 2 * block + ((4 * block + 2 * d * 2 + 2) - 2 * block if cfg.dual_stream else 0)
-    return 4 * d + j * d + cfg.frames * d + cfg.depth * layer + 2 * d + (d * d + d) + (3 * d + 3)
+    return 6 * d + j * d + cfg.frames * d + cfg.depth * layer + 2 * d + (d * d + d) + (3 * d + 3)
 
 
 def _mlp_params(cfg: ModelConfig, j: int) -> int:
     d = cfg.dim
-    return (3 * j * d + d) + cfg.depth * 2 * (d * d + d + 2 * d) + (d * 3 * j + 3 * j)
+    return (5 * j * d + d) + cfg.depth * 2 * (d * d + d + 2 * d) + (d * 3 * j + 3 * j)
 
 
 @pytest.mark.parametrize("dual", [True, False])
@@ -150,3 +150,28 @@ def test_bad_configs_name_the_file_and_key(tmp_path, text, message):
     with pytest.raises(InputError, match=message) as info:
         load_config(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_encode_inputs_matches_a_per_frame_loop():
+    x = torch.rand(2, 4, 15, 3, dtype=torch.float64)
+    x[0, 1, 3] = 0.0  # a missing point: (0, 0, 0)
+    x[1, 2, :, 2] = 0.0  # a frame with no point seen
+    out = encode_inputs(x)
+    for b in range(2):
+        for f in range(4):
+            xy, conf = x[b, f, :, :2], x[b, f, :, 2]
+            c = (xy * conf[:, None]).sum(0) / conf.sum() if conf.sum() > 0 else torch.zeros(2, dtype=x.dtype)
+            for j in range(15):
+                rel = (xy[j] - c) * INPUT_SCALE if conf[j] > 0 else torch.zeros(2, dtype=x.dtype)
+                torch.testing.assert_close(out[b, f, j], torch.cat([rel, conf[j : j + 1], c]))
+
+
+def test_encode_inputs_is_translation_invariant_and_flip_equivariant():
+    x = torch.rand(1, 3, 15, 3, dtype=torch.float64)
+    shifted = x.clone()
+    shifted[..., :2] += torch.tensor([0.3, -0.2], dtype=x.dtype)
+    torch.testing.assert_close(encode_inputs(shifted)[..., :3], encode_inputs(x)[..., :3])
+    flipped = x.clone()
+    flipped[..., 0] *= -1  # mirror about the image centre line (joint order is irrelevant here)
+    expected = encode_inputs(x) * torch.tensor([-1.0, 1.0, 1.0, -1.0, 1.0], dtype=x.dtype)
+    torch.testing.assert_close(encode_inputs(flipped), expected)
