@@ -8,12 +8,12 @@ frame Z-up, metres, 50 Hz. Reading it needs ``allow_pickle``: only open files yo
 from __future__ import annotations
 
 import os
-import pickle
 from typing import Mapping
 
 import numpy as np
 
 from spine3d.errors import InputError
+from spine3d.formats.npz import open_npz
 from spine3d.io import atomic_path
 from spine3d.skeletons import H36M_32
 
@@ -46,14 +46,7 @@ def validate_h36m_positions(positions: object, path: str | os.PathLike | None = 
 
 def read_h36m_positions(path: str | os.PathLike) -> Positions:
     """Read ``data_3d_h36m.npz``: subject -> action -> (T, 32, 3) m, world Z-up, H36M_32 order."""
-    try:
-        data = np.load(path, allow_pickle=True)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, pickle.UnpicklingError) as exc:
-        raise InputError(f"not a readable npz file ({exc})", path) from exc
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise InputError("holds a single array; expected an npz with the key 'positions_3d'", path)
+    data = open_npz(path, "the key 'positions_3d'")
     with data:
         if "positions_3d" not in data.files:
             raise InputError(f"missing key 'positions_3d' (keys: {', '.join(data.files) or 'none'})", path)

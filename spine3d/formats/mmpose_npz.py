@@ -9,12 +9,12 @@ param_names, parent_ids). Arrays are returned as stored (no frame conversion).
 from __future__ import annotations
 
 import os
-import pickle
 from typing import Any, Sequence
 
 import numpy as np
 
 from spine3d.errors import InputError
+from spine3d.formats.npz import open_npz
 
 ARRAY_KEYS: tuple[str, ...] = ("imgname", "center", "scale", "part", "S", "S_world", "angles")
 METADATA_KEYS: tuple[str, ...] = ("root_name", "root_index", "joint_names", "param_names", "parent_ids")
@@ -51,14 +51,7 @@ def read_simspine_mmpose(path: str | os.PathLike, keys: Sequence[str] | None = N
     unknown = [k for k in keys if k not in ARRAY_KEYS]
     if unknown:
         raise InputError(f"unknown keys requested {unknown}; the file format has {', '.join(ARRAY_KEYS)}", path)
-    try:
-        data = np.load(path, allow_pickle=True)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, pickle.UnpicklingError) as exc:
-        raise InputError(f"not a readable npz file ({exc})", path) from exc
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise InputError("holds a single array; expected an npz with the SIMSPINE MMPose keys", path)
+    data = open_npz(path, "the SIMSPINE MMPose keys")
     with data:
         missing = [k for k in (*ARRAY_KEYS, "metadata") if k not in data.files]
         if missing:
