@@ -8,7 +8,7 @@ inference speed (frames/s of ``lift_sequence`` on a long sequence, on ``--thread
 then the issue's targets: transformer P-MPJPE (spine) >= 25 % below the MLP's under both protocols,
 ``small`` inference >= 2000 frames/s.
 
-    python experiments/bench_lifting.py            # full run (hours on 2 CPU cores); resumable
+    python experiments/bench_lifting.py            # full run (~36 min on 2 CPU cores); resumable
     python experiments/bench_lifting.py --quick    # pipeline check: small data, 1 epoch, a few minutes
 
 Runs go to ``--out`` (default ``runs/bench_lifting``, ``runs/bench_lifting_quick`` with --quick): one

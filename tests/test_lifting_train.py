@@ -13,6 +13,7 @@ import torch.multiprocessing as mp
 
 from lifting.checkpoint import read_checkpoint
 from lifting.config import DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
+from lifting.data import eval_sequences
 from lifting.distributed import DistInfo, GlobalBatchSampler
 from lifting.losses import lifting_loss
 from lifting.schedule import lr_factor, make_generator, rng_state, set_rng_state
@@ -141,6 +142,11 @@ def test_loss_decreases_on_a_tiny_overfit_run(dataset, tmp_path):
     best = read_checkpoint(tmp_path / "best.pt")
     assert best["best_metric"] == pytest.approx(min(float(r["test_p_mpjpe_spine"]) for r in rows), rel=1e-5)
     assert (tmp_path / "last.pt").is_file()
+    # the fit uses the input: far below the training error of always predicting the mean training pose
+    # (the level an input-blind model stalls at; raw screen coordinates once kept the transformer there)
+    targets = np.concatenate([s.target for s in eval_sequences(trainer.source, "train", trainer.cfg.data)])
+    mean_pose_mpjpe = np.linalg.norm(targets - targets.mean(axis=0), axis=-1).mean()
+    assert float(rows[-1]["train_mpjpe"]) < 0.6 * mean_pose_mpjpe
 
 
 def test_resume_reproduces_the_uninterrupted_run_exactly(dataset, tmp_path):
