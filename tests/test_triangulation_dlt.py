@@ -19,7 +19,7 @@ from triangulation.dlt import (
     upper_to_full,
     view_normal_matrices,
 )
-from triangulation.views import prepare_views, rig_constants, undistort_normalized
+from triangulation.views import normalized, prepare_views, rig_constants, undistort_views
 
 RNG_SEED = 7
 
@@ -178,12 +178,14 @@ def test_min_views_nan_and_status():
 
 def test_fast_undistortion_matches_calibration():
     rng = np.random.default_rng(RNG_SEED)
-    for cam in list(h36m_rig("S1")) + list(h36m_rig("S9", model="h36m")):
-        uv = rng.uniform([-200, -200], [1200, 1200], (3000, 2))  # also far outside the image
-        uv[::97] = np.nan
-        ours = undistort_normalized(cam, uv)
-        ref = cam.undistort_normalized(uv)
-        np.testing.assert_allclose(ours, ref, atol=1e-4 / cam.K[0, 0], equal_nan=True)
+    for rig in (h36m_rig("S1"), h36m_rig("S9", model="h36m")):
+        uv = rng.uniform([-200, -200], [1200, 1200], (len(rig), 3000, 2))  # also far outside the image
+        uv[:, ::97] = np.nan
+        const = rig_constants(rig)
+        x, y = undistort_views(const, *normalized(const, uv))
+        for c, cam in enumerate(rig):
+            ref = cam.undistort_normalized(uv[c])
+            np.testing.assert_allclose(np.stack([x[c], y[c]], axis=-1), ref, atol=1e-4 / cam.K[0, 0], equal_nan=True)
 
 
 def test_whitening_maps_normalised_steps_to_pixels():

@@ -22,7 +22,7 @@ import numpy as np
 from calibration import CameraRig
 from triangulation.core import triangulate
 from triangulation.dlt import solve_normal, view_normal_matrices
-from triangulation.views import rig_constants, undistort_normalized
+from triangulation.views import normalized, rig_constants, undistort_views
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,10 +86,11 @@ def most_consistent(rig: CameraRig, people: np.ndarray, threshold: float, min_ke
     const = rig_constants(rig)
     uv, conf = people[..., :2], people[..., 2]
     usable = np.isfinite(uv).all(axis=-1) & (conf >= confidence_threshold) & (conf > 0)  # (C, T, P, J)
-    xy = np.stack([undistort_normalized(cam, uv[c].reshape(-1, 2)) for c, cam in enumerate(rig)])
-    xy = np.where(usable.reshape(cams, -1, 1), xy, 0.0)
+    x, y = undistort_views(const, *normalized(const, uv.reshape(cams, -1, 2)))  # every camera in one call
+    flat_usable = usable.reshape(cams, -1)
+    x, y = np.where(flat_usable, x, 0.0), np.where(flat_usable, y, 0.0)
     weight = np.where(usable, conf, 0.0).reshape(cams, -1)
-    normals = view_normal_matrices(const, xy[..., 0], xy[..., 1], weight).reshape(cams, 10, frames, cands, joints)
+    normals = view_normal_matrices(const, x, y, weight).reshape(cams, 10, frames, cands, joints)
     best_score = np.full(frames, -np.inf)
     best = np.full((cams, frames), -1)
     for a, b in combinations(range(cams), 2):  # loop over camera pairs and candidate pairs

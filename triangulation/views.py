@@ -183,17 +183,6 @@ def _per_group(groups: tuple[LensGroup, ...], apply: Callable[..., tuple[np.ndar
     return tuple(out)
 
 
-def undistort_normalized(cam, uv: np.ndarray) -> np.ndarray:
-    """(n, 2) distorted px -> (n, 2) undistorted normalised coordinates (NaN stays NaN).
-
-    Same result as ``cam.undistort_normalized`` to within :data:`.undistortion.UNDISTORT_TOLERANCE` px
-    (checked).
-    """
-    const = rig_constants(CameraRig((cam,)))
-    x, y = undistort_views(const, *normalized(const, np.asarray(uv, dtype=np.float64)[None]))
-    return np.stack([x[0], y[0]], axis=-1)
-
-
 def whitening(const: RigConstants, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(C, n) undistorted normalised -> (4, C, n) entries s00, s01, s10, s11 of S = K_2x2 d(distort)/d(xy).
 
