@@ -1,16 +1,18 @@
 """The public entry point :func:`triangulate`: validation, chunking over points, threads, outputs.
 
 Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; chunks run on a
-thread pool (numpy releases the GIL in its loops; BLAS products are kept on the calling thread,
-see :data:`triangulation.dlt.SINGLE_THREAD_WORK`). Nothing loops over frames, joints
-or points: the only Python loops are over chunks, cameras, camera pairs and iterations.
+thread pool (numpy and the compiled kernel release the GIL; BLAS products are kept on the calling
+thread, see :data:`triangulation.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
+compiled per-point kernel (:mod:`triangulation.kernel`) when the lenses allow, else, like
+"ransac", through the numpy solvers. Nothing loops over frames, joints or points in Python: the
+only Python loops are over chunks, cameras, camera pairs and iterations.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -101,14 +103,26 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
            "reprojection_error": np.empty(n), "num_views": np.empty(n, np.int64),
            "status": np.empty(n, np.uint8), "view_errors": np.empty((len(rig), n))}
     starts = range(0, n, opts.chunk_size)
+    kernel = _linear_kernel(const, method, opts)
+
+    def store(where: slice | np.ndarray, values: dict[str, np.ndarray]) -> None:
+        for key, value in values.items():
+            if key == "points":
+                out[key][where] = value.T
+            else:
+                out[key][..., where] = value
 
     def work(index: int) -> int:
         sl = slice(starts[index], min(starts[index] + opts.chunk_size, n))
-        for key, value in solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start).items():
-            if key == "points":
-                out[key][sl] = value.T
-            else:
-                out[key][..., sl] = value
+        if kernel is None:
+            _check_values(uv[:, sl], conf[:, sl])
+            store(sl, solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start))
+        else:
+            todo, invalid = kernel(uv, conf, sl.start, sl.stop, out)
+            if invalid:  # the kernel counts what _check_values rejects; it names the problem
+                _check_values(uv[:, sl], conf[:, sl])
+            if todo.size:  # an undistortion failed its check: the numpy path finishes these points
+                store(todo, solve_chunk(const, uv[:, todo], conf[:, todo], method, opts))
         return sl.stop - sl.start
 
     _run(work, len(starts), n, opts)
@@ -150,6 +164,21 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
             "num_views": num_views, "status": status, "view_errors": view_errors}
 
 
+def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions):
+    """``kernel(uv, conf, start, stop, out)`` solving points start:stop of the linear methods with the
+    compiled kernel (:mod:`triangulation.kernel`), or None for the numpy path (RANSAC, lens models
+    the kernel lacks, ``compiled=False``)."""
+    if method == "ransac" or not opts.compiled:
+        return None
+    from triangulation.kernel import kernel_constants, solve_linear  # numba: imported on first use
+
+    kc = kernel_constants(const)
+    if kc is None:
+        return None
+    return partial(solve_linear, kc, weighted=method == "weighted", threshold=opts.confidence_threshold,
+                   min_views=opts.min_views)
+
+
 def _status(enough: np.ndarray, agreeing: np.ndarray, ambiguous: np.ndarray | None, points: np.ndarray) -> np.ndarray:
     """(n,) uint8 status, first cause first: too few usable views, too few agreeing, ambiguous, degenerate."""
     status = np.where(np.isfinite(points).all(axis=0), OK, DEGENERATE).astype(np.uint8)
@@ -181,8 +210,6 @@ def _validated(rig: CameraRig, points2d: Any, confidence: Any) -> tuple[np.ndarr
     if uv.ndim < 2 or uv.shape[0] != cams or uv.shape[-1] != 2:
         raise InputError(f"points2d must have shape (C={cams}, ..., 2) (one row per camera of the rig), "
                          f"got {uv.shape}")
-    if np.isinf(uv).any():
-        raise InputError("points2d holds infinite values (use NaN for missing points)")
     batch = uv.shape[1:-1]
     if confidence is None:
         conf = np.ones(uv.shape[:-1])
@@ -191,10 +218,17 @@ def _validated(rig: CameraRig, points2d: Any, confidence: Any) -> tuple[np.ndarr
         if conf.shape != uv.shape[:-1]:
             raise InputError(f"confidence must have shape {uv.shape[:-1]} (points2d without its last axis), "
                              f"got {conf.shape}")
-        if not np.isfinite(conf).all() or (conf < 0).any():
-            raise InputError("confidence must be finite and >= 0 (use 0 for missing points)")
     n = int(np.prod(batch)) if batch else 1
     return np.ascontiguousarray(uv.reshape(cams, n, 2)), np.ascontiguousarray(conf.reshape(cams, n)), batch
+
+
+def _check_values(uv: np.ndarray, conf: np.ndarray) -> None:
+    """Value checks of one chunk (run by the workers: a serial pass over the input would cost more
+    than the compiled solver): uv (C, n, 2) px, conf (C, n)."""
+    if np.isinf(uv).any():
+        raise InputError("points2d holds infinite values (use NaN for missing points)")
+    if not np.isfinite(conf).all() or (conf < 0).any():
+        raise InputError("confidence must be finite and >= 0 (use 0 for missing points)")
 
 
 def _run(work, chunks: int, total: int, opts: TriangulationOptions) -> None:

@@ -41,6 +41,8 @@ class RigConstants:
         t: (C, 3) m, world->camera translations.
         pose: (C, 3, 4) [R | t], world (homogeneous, m) -> camera frame (m).
         center: (3,) m and ``scale`` m: the conditioning ``X = center + scale * X'``.
+        projection: (C, 3, 4) conditioned normalised projections P' = [R | (R center + t) / scale]
+            (rows P1, P2, P3: the DLT rows of a view are w (x P3 - P1) and w (y P3 - P2)).
         normal_map: (C, 10, 4) per camera, maps the view features (w^2 (x^2 + y^2), w^2 x, w^2 y, w^2)
             to the 10 upper-triangle entries of the conditioned DLT normal matrix A^T A (see :mod:`.dlt`).
         normal_map_all: (10, 4 C), the same maps side by side: one product with the (C * 4, n)
@@ -55,6 +57,7 @@ class RigConstants:
     pose: np.ndarray
     center: np.ndarray
     scale: float
+    projection: np.ndarray
     normal_map: np.ndarray
     normal_map_all: np.ndarray
     fx: np.ndarray
@@ -86,7 +89,7 @@ def rig_constants(rig: CameraRig) -> RigConstants:
     normal_map = np.stack([forms[:, :, i, j] for i, j in _UPPER], axis=1)  # (C, 10, 4)
     K = np.stack([c.K for c in rig])
     col = lambda v: np.ascontiguousarray(v, dtype=np.float64).reshape(-1, 1)  # noqa: E731
-    return RigConstants(rig, R, t, np.concatenate([R, t[:, :, None]], axis=2), center, scale,
+    return RigConstants(rig, R, t, np.concatenate([R, t[:, :, None]], axis=2), center, scale, P,
                         np.ascontiguousarray(normal_map),
                         np.ascontiguousarray(normal_map.transpose(1, 0, 2).reshape(10, -1)),
                         col(K[:, 0, 0]), col(K[:, 1, 1]), col(K[:, 0, 2]), col(K[:, 1, 2]), col(K[:, 0, 1]),

@@ -1,0 +1,369 @@
+"""Compiled per-point kernel of the linear methods ("dlt", "weighted"), with numba.
+
+The numpy path (:mod:`.views`, :mod:`.undistortion`, :mod:`.dlt`, :mod:`.reprojection`) makes ~200
+passes over memory per point; this kernel runs the same steps for one point at a time with
+everything in registers, so one 4-view point costs ~100 ns instead of ~340 ns. The formulas, their
+order and the constants are those of the numpy path, which stays the reference
+(``TriangulationOptions.compiled = False``) and is checked against this kernel in the tests:
+
+1. pixels -> distorted normalised coordinates (:func:`views.normalized`);
+2. undistortion: fitted start, one Newton step, re-distortion check (:mod:`.undistortion`); a view
+   that fails the check marks its point for the numpy path (``repair``), which finishes it exactly;
+3. usable views, features and the summed normal matrix (:func:`dlt.view_features`, ``normal_map``);
+4. the linear-LS point adj(M) e_4 (:func:`dlt.last_adjugate_column`, :func:`dlt.solve_normal`);
+5. status, exact reprojection errors with the full camera model and their inlier mean
+   (:func:`core.solve_chunk`, :func:`reprojection.pixel_errors`).
+
+Supported lenses: no distortion and the radial-tangential models (:data:`lens.RADIAL_TANGENTIAL`);
+other models (fisheye) use the numpy path. Compiled once per installation (``cache=True``; the
+first call of a fresh install takes a few seconds) and releases the GIL, so the chunks of
+:func:`triangulation.triangulate` run on all worker threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from triangulation.dlt import _AT_INFINITY, POWER_STEPS
+from triangulation.lens import RADIAL_TANGENTIAL
+from triangulation.undistortion import UNDISTORT_TOLERANCE
+from triangulation.views import RigConstants
+
+# lens table columns (one row per camera); MODEL: 0 no distortion, 1 radial-tangential
+MODEL, K1, K2, K3, K4, K5, K6, P1, P2, AP1, AP2, CP1, CP2, RATIONAL, SYMMETRIC, TOLERANCE = range(16)
+# intrinsics table columns
+FX, FY, CX, CY, SKEW = range(5)
+OK, TOO_FEW_VIEWS, DEGENERATE = 0, 1, 3  # indices into core.STATUS_NAMES
+_AT_INFINITY2 = _AT_INFINITY ** 2
+_INVERSE_TERMS = 5  # coefficients of the fitted inverse radial factor the point loop evaluates (degree 4)
+
+
+@dataclass(frozen=True, eq=False)
+class KernelConstants:
+    """Rig constants as plain float64 tables for the kernel.
+
+    Attributes:
+        intrinsics: (C, 5) px: fx, fy, cx, cy, skew.
+        lens: (C, 16) per camera: model code, k1..k6, p1, p2, a p1, a p2, (a + 2) p1, (a + 2) p2,
+            rational and symmetric flags, squared check tolerance (normalised units^2).
+        inverse: (C, 5) fitted inverse radial factor, highest degree first (zero-padded).
+        projection: (C, 3, 4) conditioned projections, see :class:`views.RigConstants`.
+        pose: (C, 3, 4) [R | t], world -> camera, m.
+        center: (3,) m and ``scale`` m: the conditioning.
+    """
+
+    intrinsics: np.ndarray
+    lens: np.ndarray
+    inverse: np.ndarray
+    projection: np.ndarray
+    pose: np.ndarray
+    center: np.ndarray
+    scale: float
+
+
+def kernel_constants(const: RigConstants) -> KernelConstants | None:
+    """The tables of :class:`KernelConstants`, or None when a lens model (or the power-iteration
+    setting of :mod:`.dlt`) needs the numpy path."""
+    if POWER_STEPS or any((g.model != "none" and g.model not in RADIAL_TANGENTIAL)
+                          or g.inverse.shape[0] > _INVERSE_TERMS for g in const.lenses):
+        return None
+    cams = len(const.rig)
+    lens = np.zeros((cams, 16))
+    inverse = np.zeros((cams, _INVERSE_TERMS))
+    for g in const.lenses:  # loop over distortion models
+        if g.model == "none":
+            continue
+        rows = g.index
+        lens[rows, MODEL] = 1.0
+        for column, name in ((K1, "k1"), (K2, "k2"), (K3, "k3"), (K4, "k4"), (K5, "k5"), (K6, "k6"),
+                             (P1, "p1"), (P2, "p2"), (AP1, "ap1"), (AP2, "ap2"), (CP1, "cp1"), (CP2, "cp2")):
+            lens[rows, column] = getattr(g, name)[:, 0]
+        lens[rows, RATIONAL] = float(g.rational)
+        lens[rows, SYMMETRIC] = float(g.symmetric)
+        lens[rows, TOLERANCE] = ((UNDISTORT_TOLERANCE / g.focal) ** 2)[:, 0]
+        inverse[rows, inverse.shape[1] - g.inverse.shape[0]:] = g.inverse[:, :, 0].T
+    intrinsics = np.concatenate([const.fx, const.fy, const.cx, const.cy, const.skew], axis=1)
+    return KernelConstants(np.ascontiguousarray(intrinsics), lens, inverse, np.ascontiguousarray(const.projection),
+                           np.ascontiguousarray(const.pose), np.ascontiguousarray(const.center), float(const.scale))
+
+
+def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: int, stop: int,
+                 out: dict[str, np.ndarray], *, weighted: bool, threshold: float,
+                 min_views: int) -> tuple[np.ndarray, bool]:
+    """Linear triangulation of points ``start:stop``, written into ``out`` (the arrays of
+    :func:`triangulation.triangulate`: points (N, 3), inliers (C, N), reprojection_error (N,),
+    num_views (N,), status (N,), view_errors (C, N)).
+
+    Args:
+        kc: kernel constants.
+        uv: (C, N, 2) px, distorted image coordinates (NaN = missing).
+        conf: (C, N) detector confidence.
+        weighted: confidence weights ("weighted") instead of unit weights ("dlt").
+        threshold: minimum confidence of a usable view (0: any positive confidence).
+        min_views: usable views a point needs.
+
+    Returns:
+        (k,) int64 indices of the points whose undistortion failed its check somewhere (their
+        outputs are not written: the caller solves them with the numpy path), and whether the
+        input holds values :func:`triangulation.triangulate` rejects (an infinite pixel, a
+        confidence that is negative or not finite; the caller reports them).
+    """
+    repair = np.zeros(stop - start, dtype=np.bool_)
+    invalid = np.zeros(1, dtype=np.int64)
+    if not out["points"].flags.c_contiguous:
+        raise ValueError("out['points'] must be C-contiguous (written through a flat view)")
+    _linear(uv.reshape(uv.shape[0], -1), conf, weighted, threshold, min_views, start, stop, kc.intrinsics, kc.lens, kc.inverse,
+            kc.projection, kc.pose, kc.center, kc.scale, out["points"].reshape(-1), out["inliers"], out["reprojection_error"],
+            out["num_views"], out["status"], out["view_errors"], repair, invalid)
+    return np.flatnonzero(repair) + start, bool(invalid[0])
+
+
+_BLOCK = 256  # points per pass of the kernel's stages (their temporaries stay in L1 / L2)
+_jit = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})  # IEEE division (inf / NaN, as numpy)
+_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")  # helpers of the point loops
+
+
+@_jit
+def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, lens, inverse, projection, pose,
+            center, scale, points, inliers, mean_error, num_views, status, view_errors, repair, invalid):
+    """Stages over blocks of points; each stage is a branch-free loop over the block (SIMD).
+
+    uv (C, 2 N) and points (3 N,) are flat: constant-stride element access, which vectorises.
+    invalid[0] counts rejected input values (infinite pixels, bad confidences).
+    """
+    cams = uv.shape[0]
+    x, y = np.empty((cams, _BLOCK)), np.empty((cams, _BLOCK))
+    usable, bad = np.empty((cams, _BLOCK), dtype=np.bool_), np.empty(_BLOCK, dtype=np.bool_)
+    m, p, count = np.empty((10, _BLOCK)), np.empty((3, _BLOCK)), np.empty(_BLOCK, dtype=np.int64)
+    for first in range(start, stop, _BLOCK):  # compiled loop over blocks of points
+        n = min(_BLOCK, stop - first)
+        block = slice(first, first + n)
+        m[:, :n] = 0.0
+        bad[:n] = False
+        count[:n] = 0
+        for c in range(cams):  # loop over cameras: undistortion, normal matrices
+            invalid[0] += _undistort(uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], inverse[c], x[c],
+                                     y[c], bad)
+            invalid[0] += _accumulate(conf[c, block], weighted, threshold, projection[c], x[c], y[c], usable[c],
+                                      count, m)
+        _solve(m, center, scale, p, n)
+        _finish(p, count, min_views, bad, points[3 * first:3 * (first + n)], num_views[block], status[block],
+                repair[first - start:first - start + n])
+        mean_error[block] = 0.0
+        for c in range(cams):  # loop over cameras: exact reprojection errors
+            _pixel_errors(p, uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], pose[c], view_errors[c, block])
+            _add_inliers(usable[c], num_views[block], view_errors[c, block], inliers[c, block], mean_error[block])
+        _divide(mean_error[block], num_views[block])
+
+
+@_jit
+def _finish(p, count, min_views, bad, points, num_views, status, repair):
+    """Status, views used, output points (flat (3 n,)) of a block (core.solve_chunk's rules);
+    points with no valid solution become NaN in p too."""
+    for i in range(num_views.shape[0]):
+        enough = count[i] >= min_views
+        solved = _finite(p[0, i]) & _finite(p[1, i]) & _finite(p[2, i])
+        status[i] = (OK if solved else DEGENERATE) if enough else TOO_FEW_VIEWS
+        good = enough & solved
+        num_views[i] = count[i] if good else 0
+        for a in range(3):  # unrolled by the compiler
+            p[a, i] = p[a, i] if good else np.nan
+            points[3 * i + a] = p[a, i]
+        repair[i] = bad[i]
+
+
+@_jit
+def _add_inliers(usable, num_views, errors, inliers, total):
+    """One camera: inlier mask (usable view of a solved point) and its errors added to ``total``."""
+    for i in range(num_views.shape[0]):
+        inlier = usable[i] & (num_views[i] > 0)
+        inliers[i] = inlier
+        total[i] += errors[i] if inlier else 0.0
+
+
+@_jit
+def _divide(total, num_views):
+    """Mean error over the inlier views in place (NaN for unsolved points)."""
+    for i in range(total.shape[0]):
+        total[i] = total[i] / num_views[i] if num_views[i] > 0 else np.nan
+
+
+@_jit
+def _finite(v):
+    return v - v == 0.0  # False for inf and NaN
+
+
+@_inline
+def _radial(lens, s, rational):
+    """Radial factor R(s) and 2 dR/ds (lens.radial) of one camera's lens row; ``rational`` is a
+    constant at every call site, so each point loop is compiled without the branch."""
+    r = ((lens[K3] * s + lens[K2]) * s + lens[K1]) * s + 1.0
+    d = (((3.0 * lens[K3]) * s + 2.0 * lens[K2]) * s + lens[K1]) * 2.0
+    if rational:
+        inv_q = 1.0 / (((lens[K6] * s + lens[K5]) * s + lens[K4]) * s + 1.0)
+        r *= inv_q
+        d = (d - (((3.0 * lens[K6]) * s + 2.0 * lens[K5]) * s + lens[K4]) * 2.0 * r) * inv_q
+    return r, d
+
+
+@_inline
+def _distorted(lens, x, y, rational):
+    """Distorted normalised coordinates (lens.distort) of one camera's radial-tangential lens row."""
+    s = x * x + y * y
+    r, _ = _radial(lens, s, rational)
+    t = lens[AP1] * y + lens[AP2] * x + r
+    return x * t + lens[P2] * s, y * t + lens[P1] * s
+
+
+@_jit
+def _undistort(uv, intrinsics, lens, inverse, x, y, bad):
+    """Pixels (2 n,) (u0, v0, u1, ...) of one camera -> undistorted normalised x, y (n,)
+    (views.normalized, then undistortion.undistort: start, one Newton step, check); ``bad`` |= the
+    check failed on a finite point. Returns the number of infinite pixel coordinates. Flat pixels give constant-stride loads, which vectorise ((n, 2)
+    rows have a run-time stride and do not)."""
+    inv_fx, inv_fy = 1.0 / intrinsics[FX], 1.0 / intrinsics[FY]
+    cx, cy, skew = intrinsics[CX], intrinsics[CY], intrinsics[SKEW]
+    infinite = 0
+    for i in range(uv.shape[0]):
+        infinite += abs(uv[i]) == np.inf
+    if lens[MODEL] == 0.0:
+        for i in range(uv.shape[0] // 2):
+            y[i] = (uv[2 * i + 1] - cy) * inv_fy
+            x[i] = (uv[2 * i] - cx - skew * y[i]) * inv_fx
+    elif lens[RATIONAL] != 0.0:
+        _undistort_loop(uv, inv_fx, inv_fy, cx, cy, skew, lens, inverse, x, y, bad, True)
+    else:
+        _undistort_loop(uv, inv_fx, inv_fy, cx, cy, skew, lens, inverse, x, y, bad, False)
+    return infinite
+
+
+@_inline
+def _undistort_loop(uv, inv_fx, inv_fy, cx, cy, skew, lens, inverse, x, y, bad, rational):
+    p1, p2, ap1, ap2, cp1, cp2 = lens[P1], lens[P2], lens[AP1], lens[AP2], lens[CP1], lens[CP2]
+    c0, c1, c2, c3, c4 = inverse[0], inverse[1], inverse[2], inverse[3], inverse[4]
+    tolerance = lens[TOLERANCE]
+    for i in range(uv.shape[0] // 2):
+        yd = (uv[2 * i + 1] - cy) * inv_fy
+        xd = (uv[2 * i] - cx - skew * yd) * inv_fx
+        s = xd * xd + yd * yd  # start (undistortion._start)
+        f = (((c0 * s + c1) * s + c2) * s + c3) * s + c4
+        q = ap1 * yd + ap2 * xd
+        f2 = f * f
+        u = xd - (xd * q + p2 * s) * f2
+        v = yd - (yd * q + p1 * s) * f2
+        s = u * u + v * v
+        f = (((c0 * s + c1) * s + c2) * s + c3) * s + c4
+        u *= f
+        v *= f
+        s = u * u + v * v  # one Newton step, analytic Jacobian (lens.distort(..., jacobian=True))
+        r, d = _radial(lens, s, rational)
+        t = ap1 * v + ap2 * u + r
+        ex = u * t + p2 * s - xd
+        ey = v * t + p1 * s - yd
+        du, dv = d * u, d * v
+        j00 = (du + cp2) * u + t
+        j11 = (dv + cp1) * v + t
+        j01 = (2.0 * p2 + du) * v + ap1 * u
+        j10 = (2.0 * p1 + dv) * u + ap2 * v
+        inv_det = 1.0 / (j00 * j11 - j01 * j10)
+        u = u - (j11 * ex - j01 * ey) * inv_det
+        v = v - (j00 * ey - j10 * ex) * inv_det
+        ex, ey = _distorted(lens, u, v, rational)  # the check (undistortion._converged)
+        ex -= xd
+        ey -= yd
+        failed = not (ex * ex + ey * ey <= tolerance)
+        bad[i] = bad[i] | (failed & _finite(xd) & _finite(yd))
+        x[i] = u
+        y[i] = v
+
+
+@_jit
+def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m):
+    """One camera's usable mask (n,), counted in ``count`` (n,), and its DLT normal matrices added to
+    m (10, n). Returns the number of rejected confidences (negative or not finite).
+
+    The rows r1 = w (x P3 - P1), r2 = w (y P3 - P2) and m += r1 r1^T + r2 r2^T: the matrices of
+    :func:`dlt.view_normal_matrices` (which expands them in per-view features) with fewer operations.
+    """
+    a0, a1, a2, a3 = projection[0, 0], projection[0, 1], projection[0, 2], projection[0, 3]
+    b0, b1, b2, b3 = projection[1, 0], projection[1, 1], projection[1, 2], projection[1, 3]
+    c0, c1, c2, c3 = projection[2, 0], projection[2, 1], projection[2, 2], projection[2, 3]
+    rejected = 0
+    for i in range(conf.shape[0]):
+        w = conf[i]
+        rejected += not ((w >= 0.0) & (w < np.inf))
+        ok = _finite(x[i]) & _finite(y[i]) & (w >= threshold) & (w > 0.0)
+        usable[i] = ok
+        count[i] += ok
+        w = (w if weighted else 1.0) if ok else 0.0
+        xi = x[i] if ok else 0.0
+        yi = y[i] if ok else 0.0
+        r0, r1, r2, r3 = w * (xi * c0 - a0), w * (xi * c1 - a1), w * (xi * c2 - a2), w * (xi * c3 - a3)
+        q0, q1, q2, q3 = w * (yi * c0 - b0), w * (yi * c1 - b1), w * (yi * c2 - b2), w * (yi * c3 - b3)
+        m[0, i] += r0 * r0 + q0 * q0
+        m[1, i] += r0 * r1 + q0 * q1
+        m[2, i] += r0 * r2 + q0 * q2
+        m[3, i] += r0 * r3 + q0 * q3
+        m[4, i] += r1 * r1 + q1 * q1
+        m[5, i] += r1 * r2 + q1 * q2
+        m[6, i] += r1 * r3 + q1 * q3
+        m[7, i] += r2 * r2 + q2 * q2
+        m[8, i] += r2 * r3 + q2 * q3
+        m[9, i] += r3 * r3 + q3 * q3
+    return rejected
+
+
+@_jit
+def _solve(m, center, scale, p, n):
+    """p (3, n) = the linear-LS points of the summed normal matrices m (10, n) (dlt.solve_normal, steps = 0)."""
+    for i in range(n):
+        m00, m01, m02, m03, m11, m12, m13, m22, m23 = m[0, i], m[1, i], m[2, i], m[3, i], m[4, i], m[5, i], \
+            m[6, i], m[7, i], m[8, i]
+        s0 = m00 * m11 - m01 * m01
+        s1 = m00 * m12 - m01 * m02
+        s2 = m00 * m13 - m01 * m03
+        s3 = m01 * m12 - m11 * m02
+        s4 = m01 * m13 - m11 * m03
+        s5 = m02 * m13 - m12 * m03
+        v0 = m22 * s4 - m12 * s5 - m23 * s3
+        v1 = m02 * s5 - m22 * s2 + m23 * s1
+        v2 = m12 * s2 - m02 * s4 - m23 * s0
+        v3 = m02 * s3 - m12 * s1 + m22 * s0
+        v3_2 = v3 * v3
+        norm2 = v0 * v0 + v1 * v1 + v2 * v2 + v3_2
+        k = scale / v3 if v3_2 > _AT_INFINITY2 * norm2 else np.nan
+        p[0, i] = v0 * k + center[0]
+        p[1, i] = v1 * k + center[1]
+        p[2, i] = v2 * k + center[2]
+
+
+@_jit
+def _pixel_errors(p, uv, intrinsics, lens, pose, errors):
+    """Exact reprojection errors (n,) px of world points p (3, n) in one camera (reprojection.pixel_errors);
+    uv (2 n,) flat pixels."""
+    if lens[MODEL] == 0.0:
+        _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, False, False)
+    elif lens[RATIONAL] != 0.0:
+        _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, True, True)
+    else:
+        _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, True, False)
+
+
+@_inline
+def _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, distorted, rational):
+    fx, fy, cx, cy, skew = intrinsics[FX], intrinsics[FY], intrinsics[CX], intrinsics[CY], intrinsics[SKEW]
+    r00, r01, r02, t0 = pose[0, 0], pose[0, 1], pose[0, 2], pose[0, 3]
+    r10, r11, r12, t1 = pose[1, 0], pose[1, 1], pose[1, 2], pose[1, 3]
+    r20, r21, r22, t2 = pose[2, 0], pose[2, 1], pose[2, 2], pose[2, 3]
+    for i in range(uv.shape[0] // 2):
+        inv_z = 1.0 / (r20 * p[0, i] + r21 * p[1, i] + r22 * p[2, i] + t2)
+        x = (r00 * p[0, i] + r01 * p[1, i] + r02 * p[2, i] + t0) * inv_z
+        y = (r10 * p[0, i] + r11 * p[1, i] + r12 * p[2, i] + t1) * inv_z
+        if distorted:
+            x, y = _distorted(lens, x, y, rational)
+        du = fx * x + skew * y + cx - uv[2 * i]
+        dv = fy * y + cy - uv[2 * i + 1]
+        errors[i] = np.sqrt(du * du + dv * dv)
