@@ -5,7 +5,6 @@ and per-point least squares. Seeds are fixed in each test."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -22,36 +21,9 @@ from triangulation.reprojection import pixel_errors
 from triangulation.undistortion import UNDISTORT_TOLERANCE, undistort
 from triangulation.views import normalized, prepare_views, rig_constants
 
+from rigs import RIGS, rational_rig
+
 RNG_SEED = 11
-
-
-def _rational_rig() -> CameraRig:
-    """Human3.6M S9 with OpenCV's rational terms k4..k6 added and a skewed first camera."""
-    cams = [replace(c, dist=np.r_[c.dist, 0.02, -0.03, 0.01]) for c in h36m_rig("S9")]
-    K = cams[0].K.copy()
-    K[0, 1] = 3.0
-    cams[0] = replace(cams[0], K=K)
-    return CameraRig(tuple(cams))
-
-
-def _fisheye(cam):
-    return replace(cam, model="fisheye", dist=np.array([0.05, -0.01, 0.002, 0.0]))
-
-
-def _mixed_rig() -> CameraRig:
-    """Every lens group, out of model order: OpenCV, fisheye, none, Human3.6M, OpenCV."""
-    s9, h36m = h36m_rig("S9"), h36m_rig("S9", model="h36m")
-    return CameraRig((s9[0], _fisheye(s9[1]), replace(s9[2], dist=np.zeros(5)), h36m[3],
-                      replace(h36m_rig("S11")[0], name="S11-0")))
-
-
-def _strong_rig() -> CameraRig:
-    """Strong barrel distortion (the radial map folds just outside the image) and large tangential terms."""
-    return CameraRig(tuple(replace(c, dist=np.array([-0.3, 0.1, 0.004, -0.006, -0.02])) for c in h36m_rig("S5")))
-
-
-RIGS = {"opencv": lambda: h36m_rig("S1"), "h36m": lambda: h36m_rig("S9", model="h36m"),
-        "rational-skewed": _rational_rig, "strong": _strong_rig, "mixed": _mixed_rig}
 
 
 def _observations(rig: CameraRig, n: int, rng: np.random.Generator, margin: float = 0.2) -> np.ndarray:
@@ -86,7 +58,7 @@ def test_distort_and_jacobian_match_calibration(name):
 @pytest.mark.parametrize("coefficients", [5, 8])
 def test_undistort_matches_opencv_run_to_convergence(coefficients):
     rng = np.random.default_rng(RNG_SEED)
-    rig = h36m_rig("S1") if coefficients == 5 else _rational_rig()
+    rig = h36m_rig("S1") if coefficients == 5 else rational_rig()
     uv = _observations(rig, 4000, rng, margin=0.0)
     x, y = undistort(lens_groups(rig.cameras)[0], *normalized(rig_constants(rig), uv))
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-16)
