@@ -30,16 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from triangulation.core import DEGENERATE, OK, TOO_FEW_VIEWS
 from triangulation.dlt import _AT_INFINITY, POWER_STEPS
 from triangulation.lens import RADIAL_TANGENTIAL
 from triangulation.undistortion import UNDISTORT_TOLERANCE
 from triangulation.views import RigConstants
 
 # lens table columns (one row per camera); MODEL: 0 no distortion, 1 radial-tangential
-MODEL, K1, K2, K3, K4, K5, K6, P1, P2, AP1, AP2, CP1, CP2, RATIONAL, SYMMETRIC, TOLERANCE = range(16)
+MODEL, K1, K2, K3, K4, K5, K6, P1, P2, AP1, AP2, CP1, CP2, RATIONAL, TOLERANCE = range(15)
 # intrinsics table columns
 FX, FY, CX, CY, SKEW = range(5)
-OK, TOO_FEW_VIEWS, DEGENERATE = 0, 1, 3  # indices into core.STATUS_NAMES
 _AT_INFINITY2 = _AT_INFINITY ** 2
 _INVERSE_TERMS = 5  # coefficients of the fitted inverse radial factor the point loop evaluates (degree 4)
 
@@ -50,8 +50,8 @@ class KernelConstants:
 
     Attributes:
         intrinsics: (C, 5) px: fx, fy, cx, cy, skew.
-        lens: (C, 16) per camera: model code, k1..k6, p1, p2, a p1, a p2, (a + 2) p1, (a + 2) p2,
-            rational and symmetric flags, squared check tolerance (normalised units^2).
+        lens: (C, 15) per camera: model code, k1..k6, p1, p2, a p1, a p2, (a + 2) p1, (a + 2) p2,
+            rational flag, squared check tolerance (normalised units^2).
         inverse: (C, 5) fitted inverse radial factor, highest degree first (zero-padded).
         projection: (C, 3, 4) conditioned projections, see :class:`views.RigConstants`.
         pose: (C, 3, 4) [R | t], world -> camera, m.
@@ -74,7 +74,7 @@ def kernel_constants(const: RigConstants) -> KernelConstants | None:
                           or g.inverse.shape[0] > _INVERSE_TERMS for g in const.lenses):
         return None
     cams = len(const.rig)
-    lens = np.zeros((cams, 16))
+    lens = np.zeros((cams, TOLERANCE + 1))
     inverse = np.zeros((cams, _INVERSE_TERMS))
     for g in const.lenses:  # loop over distortion models
         if g.model == "none":
@@ -85,7 +85,6 @@ def kernel_constants(const: RigConstants) -> KernelConstants | None:
                              (P1, "p1"), (P2, "p2"), (AP1, "ap1"), (AP2, "ap2"), (CP1, "cp1"), (CP2, "cp2")):
             lens[rows, column] = getattr(g, name)[:, 0]
         lens[rows, RATIONAL] = float(g.rational)
-        lens[rows, SYMMETRIC] = float(g.symmetric)
         lens[rows, TOLERANCE] = ((UNDISTORT_TOLERANCE / g.focal) ** 2)[:, 0]
         inverse[rows, inverse.shape[1] - g.inverse.shape[0]:] = g.inverse[:, :, 0].T
     intrinsics = np.concatenate([const.fx, const.fy, const.cx, const.cy, const.skew], axis=1)
@@ -118,15 +117,16 @@ def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: i
     invalid = np.zeros(1, dtype=np.int64)
     if not out["points"].flags.c_contiguous:
         raise ValueError("out['points'] must be C-contiguous (written through a flat view)")
-    _linear(uv.reshape(uv.shape[0], -1), conf, weighted, threshold, min_views, start, stop, kc.intrinsics, kc.lens, kc.inverse,
-            kc.projection, kc.pose, kc.center, kc.scale, out["points"].reshape(-1), out["inliers"], out["reprojection_error"],
-            out["num_views"], out["status"], out["view_errors"], repair, invalid)
+    _linear(uv.reshape(uv.shape[0], -1), conf, weighted, threshold, min_views, start, stop, kc.intrinsics, kc.lens,
+            kc.inverse, kc.projection, kc.pose, kc.center, kc.scale, out["points"].reshape(-1), out["inliers"],
+            out["reprojection_error"], out["num_views"], out["status"], out["view_errors"], repair, invalid)
     return np.flatnonzero(repair) + start, bool(invalid[0])
 
 
 _BLOCK = 256  # points per pass of the kernel's stages (their temporaries stay in L1 / L2)
-_jit = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})  # IEEE division (inf / NaN, as numpy)
-_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")  # helpers of the point loops
+# IEEE division (inf / NaN, as numpy) and fused multiply-adds; no other fast-math licence
+_jit = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")  # loop helpers
 
 
 @_jit
@@ -225,8 +225,8 @@ def _distorted(lens, x, y, rational):
 def _undistort(uv, intrinsics, lens, inverse, x, y, bad):
     """Pixels (2 n,) (u0, v0, u1, ...) of one camera -> undistorted normalised x, y (n,)
     (views.normalized, then undistortion.undistort: start, one Newton step, check); ``bad`` |= the
-    check failed on a finite point. Returns the number of infinite pixel coordinates. Flat pixels give constant-stride loads, which vectorise ((n, 2)
-    rows have a run-time stride and do not)."""
+    check failed on a finite point. Returns the number of infinite pixel coordinates. Flat pixels
+    give constant-stride loads, which vectorise ((n, 2) rows have a run-time stride and do not)."""
     inv_fx, inv_fy = 1.0 / intrinsics[FX], 1.0 / intrinsics[FY]
     cx, cy, skew = intrinsics[CX], intrinsics[CY], intrinsics[SKEW]
     infinite = 0
