@@ -35,6 +35,9 @@ class ModelConfig:
         dim: token width (MLP: hidden width). depth: transformer layers (MLP: residual blocks).
         heads: attention heads (``dim % heads == 0``). mlp_ratio: hidden width of the MLP blocks / dim.
         dropout: dropout rate. dual_stream: DSTformer-style fused S->T and T->S streams, else S,T alternating.
+        pose_embedding: transformer: every joint's token also gets a linear map of the whole frame's 2D
+            pose (J x 5 -> J x dim), so each token starts from all keypoints, as the MLP's first layer
+            does, instead of its own keypoint only.
     """
 
     kind: Literal["transformer", "mlp"] = "transformer"
@@ -45,6 +48,7 @@ class ModelConfig:
     mlp_ratio: float = 2.0
     dropout: float = 0.0
     dual_stream: bool = True
+    pose_embedding: bool = False
 
     def __post_init__(self) -> None:
         for name in ("frames", "dim", "depth", "heads"):

@@ -31,7 +31,8 @@ def _transformer_params(cfg: ModelConfig, j: int) -> int:
     d, hidden = cfg.dim, int(cfg.dim * cfg.mlp_ratio)
     block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * hidden + hidden) + (hidden * d + d)
     layer = 2 * block + ((4 * block + 2 * d * 2 + 2) - 2 * block if cfg.dual_stream else 0)
-    return 6 * d + j * d + cfg.frames * d + cfg.depth * layer + 2 * d + (d * d + d) + (3 * d + 3)
+    pose = (5 * j * j * d + j * d) if cfg.pose_embedding else 0
+    return 6 * d + pose + j * d + cfg.frames * d + cfg.depth * layer + 2 * d + (d * d + d) + (3 * d + 3)
 
 
 def _mlp_params(cfg: ModelConfig, j: int) -> int:
@@ -39,10 +40,10 @@ def _mlp_params(cfg: ModelConfig, j: int) -> int:
     return (5 * j * d + d) + cfg.depth * 2 * (d * d + d + 2 * d) + (d * 3 * j + 3 * j)
 
 
-@pytest.mark.parametrize("dual", [True, False])
+@pytest.mark.parametrize("dual, pose", [(True, False), (False, False), (True, True)])
 @pytest.mark.parametrize("frames", [12, 5, 1])
-def test_transformer_shapes_for_shorter_windows(dual, frames):
-    model = SpineLifter(replace(TINY, dual_stream=dual), 15).eval()
+def test_transformer_shapes_for_shorter_windows(dual, pose, frames):
+    model = SpineLifter(replace(TINY, dual_stream=dual, pose_embedding=pose), 15).eval()
     out = model(torch.randn(3, frames, 15, 3))
     assert out.shape == (3, frames, 15, 3) and out.dtype == torch.float32 and torch.isfinite(out).all()
 
@@ -78,10 +79,10 @@ def test_eval_mode_is_deterministic_and_train_mode_uses_dropout():
     assert not torch.equal(model(x), model(x))
 
 
-@pytest.mark.parametrize("kind", ["transformer", "mlp"])
-def test_every_parameter_gets_a_gradient(kind):
+@pytest.mark.parametrize("kind, pose", [("transformer", False), ("transformer", True), ("mlp", False)])
+def test_every_parameter_gets_a_gradient(kind, pose):
     """No unused parameter (DistributedDataParallel would refuse them)."""
-    model = build_model(replace(TINY, kind=kind), 15)
+    model = build_model(replace(TINY, kind=kind, pose_embedding=pose), 15)
     model(torch.randn(2, 6, 15, 3)).square().mean().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
     assert not missing
@@ -106,11 +107,36 @@ def test_config_parameter_counts(name, joints):
         model = build_model(cfg.model, joints)
     expected = (_transformer_params if cfg.model.kind == "transformer" else _mlp_params)(cfg.model, joints)
     assert count_parameters(model) == expected
-    if name == "base":  # MotionBERT's DSTformer (depth 5, width 512, 8 heads, F 243) has ~42 M
+    if name == "base":  # MotionBERT's DSTformer (depth 5, width 512, 8 heads, F 243) has ~42 M; the pose
+        # embedding adds 5 J^2 dim + J dim (0.6 M for 15 joints, 3.5 M for 37)
         assert (cfg.model.depth, cfg.model.dim, cfg.model.heads, cfg.model.frames) == (5, 512, 8, 243)
-        assert 40e6 < expected < 45e6
+        assert 40e6 < expected - cfg.model.pose_embedding * (5 * joints + 1) * joints * cfg.model.dim < 45e6
     if name in ("tiny", "small"):
         assert cfg.model.kind == "transformer" and expected < 1e6
+
+
+def test_pose_embedding_gives_every_token_the_whole_frame():
+    """With pose_embedding, the tokens entering the first layer depend on every keypoint of their frame
+    (and only of their frame); without it, each token on its own keypoint (and the frame's centre)."""
+    x = torch.randn(1, 12, 15, 3)
+    x[..., 2] = 1.0
+    y = x.clone()
+    y[0, 4, 3, 0] += 0.1  # move one keypoint of frame 4 (this also moves the frame's centre)
+    for pose in (True, False):
+        model = SpineLifter(replace(TINY, pose_embedding=pose), 15).eval()
+        tokens = []
+        model.layers[0].register_forward_pre_hook(lambda m, args: tokens.append(args[0]))
+        with torch.no_grad():
+            model(x), model(y)
+        delta = (tokens[1] - tokens[0]).abs().amax(dim=-1)[0]  # (F, J)
+        assert delta[4].min() > 0 and delta[[3, 5]].max() == 0
+        if not pose:  # the other keypoints of frame 4 see only the shifted centre: the same change for all
+            others = (tokens[1] - tokens[0])[0, 4, [0, 7, 12]]
+            torch.testing.assert_close(others[0], others[1])
+            torch.testing.assert_close(others[0], others[2])
+        else:
+            others = (tokens[1] - tokens[0])[0, 4, [0, 7]]
+            assert not torch.allclose(others[0], others[1])
 
 
 def test_alternating_config_has_half_the_blocks():

@@ -71,13 +71,16 @@ class MultiViewResults:
 def collect_views(source: SequenceSource, data_cfg: DataConfig) -> ViewData:
     """Ground-truth 3D and the 2D of ``data_cfg.protocol`` for every test sequence and camera."""
     world, uv, conf, rigs, actions, ids = [], [], [], [], [], []
+    rig_of: dict[str, CameraRig] = {}
     detections = None
     if data_cfg.protocol == "detected" and data_cfg.detections:
         detections = DetectionsFile(data_cfg.detections, source.skeleton, data_cfg.detections_skeleton)
     pairs = source.sequences("test")
     for k, (subject, action) in enumerate(tqdm(pairs, desc=f"2D ({data_cfg.protocol})", unit="seq", leave=False)):
         w = source.world(subject, action)
-        rig = source.cameras(subject)
+        if subject not in rig_of:  # one rig object per subject: reconstruct() batches its sequences
+            rig_of[subject] = source.cameras(subject)
+        rig = rig_of[subject]
         per_cam = [camera_keypoints(w, cam, source.skeleton, data_cfg, subject, action, detections) for cam in rig]
         world.append(w)
         uv.append(np.stack([p[0] for p in per_cam]))
@@ -89,9 +92,19 @@ def collect_views(source: SequenceSource, data_cfg: DataConfig) -> ViewData:
 
 
 def reconstruct(views: ViewData, method: str, **options) -> np.ndarray:
-    """(N, J, 3) m: triangulate every sequence of ``views`` with one method."""
-    out = [triangulate(rig, uv, conf, method=method, **options).points
-           for rig, uv, conf in zip(views.rigs, views.uv, views.conf)]
+    """(N, J, 3) m: triangulate every sequence of ``views`` with one method; the sequences filmed by
+    the same rig (object) are solved in one call, so per-call costs are paid once per rig."""
+    groups: dict[int, list[int]] = {}
+    for k, rig in enumerate(views.rigs):
+        groups.setdefault(id(rig), []).append(k)
+    out: list[np.ndarray] = [np.empty(0)] * len(views.uv)
+    for members in groups.values():  # loop over rigs (subjects)
+        uv = np.concatenate([views.uv[k] for k in members], axis=1)
+        conf = np.concatenate([views.conf[k] for k in members], axis=1)
+        points = triangulate(views.rigs[members[0]], uv, conf, method=method, **options).points
+        bounds = np.cumsum([views.uv[k].shape[1] for k in members])[:-1]
+        for k, part in zip(members, np.split(points, bounds)):
+            out[k] = part
     return np.concatenate(out)
 
 
@@ -127,6 +140,7 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
         res.results[protocol], res.timings[protocol] = {}, {}
         res.num_points[protocol] = int(np.prod(views.world.shape[:2]))
         for label, method, options in tqdm(METHODS, desc=f"triangulate ({protocol})", unit="method", leave=False):
+            triangulate(views.rigs[0], views.uv[0][:, :2], views.conf[0][:, :2], method=method, **options)  # warm-up
             t0 = time.perf_counter()
             pred = reconstruct(views, method, **options)
             res.timings[protocol][label] = time.perf_counter() - t0
