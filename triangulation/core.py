@@ -10,6 +10,7 @@ only Python loops are over chunks, cameras, camera pairs and iterations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, partial
@@ -164,7 +165,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
             "num_views": num_views, "status": status, "view_errors": view_errors}
 
 
-def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions):
+def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions) -> Callable[..., Any] | None:
     """``kernel(uv, conf, start, stop, out)`` solving points start:stop of the linear methods with the
     compiled kernel (:mod:`triangulation.kernel`), or None for the numpy path (RANSAC, lens models
     the kernel lacks, ``compiled=False``)."""
