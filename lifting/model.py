@@ -21,7 +21,7 @@ transformer carried each keypoint's jitter into its own output: on the noisiest 
 than the single-frame MLP (Spine_03 P-MPJPE 8.9 vs 6.4 mm after 3 epochs), and 2.6 % better overall
 on the spine joints; with it, 7.6 vs 10.5 mm (README, "Lifters").
 
-MLPLifter (Martinez et al. 2017, "A simple yet effective baseline"): per frame, the J x 3 inputs ->
+MLPLifter (Martinez et al. 2017, "A simple yet effective baseline"): per frame, the J x 5 encoded inputs ->
 Linear(dim) -> ``depth`` residual blocks of two (Linear, LayerNorm, ReLU, Dropout) -> Linear(J x 3).
 LayerNorm replaces the paper's BatchNorm so that the result does not depend on how a batch is split
 across processes.

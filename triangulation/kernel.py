@@ -139,13 +139,13 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
     """
     cams = uv.shape[0]
     x, y = np.empty((cams, _BLOCK)), np.empty((cams, _BLOCK))
-    usable, bad = np.empty((cams, _BLOCK), dtype=np.bool_), np.empty(_BLOCK, dtype=np.bool_)
+    usable = np.empty((cams, _BLOCK), dtype=np.bool_)
     m, p, count = np.empty((10, _BLOCK)), np.empty((3, _BLOCK)), np.empty(_BLOCK, dtype=np.int64)
     for first in range(start, stop, _BLOCK):  # compiled loop over blocks of points
         n = min(_BLOCK, stop - first)
         block = slice(first, first + n)
+        bad = repair[first - start:first - start + n]  # zeros on entry; set where an undistortion check fails
         m[:, :n] = 0.0
-        bad[:n] = False
         count[:n] = 0
         for c in range(cams):  # loop over cameras: undistortion, normal matrices
             invalid[0] += _undistort(uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], inverse[c], x[c],
@@ -153,8 +153,7 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
             invalid[0] += _accumulate(conf[c, block], weighted, threshold, projection[c], x[c], y[c], usable[c],
                                       count, m)
         _solve(m, center, scale, p, n)
-        _finish(p, count, min_views, bad, points[3 * first:3 * (first + n)], num_views[block], status[block],
-                repair[first - start:first - start + n])
+        _finish(p, count, min_views, points[3 * first:3 * (first + n)], num_views[block], status[block])
         mean_error[block] = 0.0
         for c in range(cams):  # loop over cameras: exact reprojection errors
             _pixel_errors(p, uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], pose[c], view_errors[c, block])
@@ -163,7 +162,7 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
 
 
 @_jit
-def _finish(p, count, min_views, bad, points, num_views, status, repair):
+def _finish(p, count, min_views, points, num_views, status):
     """Status, views used, output points (flat (3 n,)) of a block (core.solve_chunk's rules);
     points with no valid solution become NaN in p too."""
     for i in range(num_views.shape[0]):
@@ -175,7 +174,6 @@ def _finish(p, count, min_views, bad, points, num_views, status, repair):
         for a in range(3):  # unrolled by the compiler
             p[a, i] = p[a, i] if good else np.nan
             points[3 * i + a] = p[a, i]
-        repair[i] = bad[i]
 
 
 @_jit
