@@ -1,11 +1,11 @@
 """Camera models and calibration: projection (numpy / torch), TOML I/O, Human3.6M cameras,
 intrinsic calibration from checkerboards, PnP and bundle adjustment."""
 
-from calibration.camera import Camera
-from calibration.distortion import distort, undistort
-from calibration.h36m import H36M_CAMERA_IDS, H36M_SUBJECTS, h36m_rig, load_h36m_cameras
-from calibration.rig import CameraRig
-from calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
+from spine3d.calibration.camera import Camera
+from spine3d.calibration.distortion import distort, undistort
+from spine3d.calibration.h36m import H36M_CAMERA_IDS, H36M_SUBJECTS, h36m_rig, load_h36m_cameras
+from spine3d.calibration.rig import CameraRig
+from spine3d.calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
 from spine3d.lazy import lazy_exports
 
 __all__ = ["Camera", "CameraRig", "distort", "undistort", "load_h36m_cameras", "h36m_rig",

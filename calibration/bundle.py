@@ -2,7 +2,7 @@
 
 Solver: scipy's ``least_squares`` ("trf", ``x_scale="jac"``) with a sparse Jacobian pattern (a
 residual depends only on its camera's parameters and its point's 3 coordinates; see
-:mod:`calibration.bundle_problem`), started from :func:`initial_points` (DLT robust to one bad view).
+:mod:`spine3d.calibration.bundle_problem`), started from :func:`initial_points` (DLT robust to one bad view).
 
 Outliers. Keypoint detectors make gross errors (swapped sides, another person), and a robust loss
 alone is not enough: from a rig a few degrees off, every residual is far beyond a px-sized
@@ -34,9 +34,9 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import least_squares
 
-from calibration.bundle_init import check_observations, initial_points, triangulate_linear
-from calibration.bundle_problem import BundleProblem, observations
-from calibration.rig import CameraRig
+from spine3d.calibration.bundle_init import check_observations, initial_points, triangulate_linear
+from spine3d.calibration.bundle_problem import BundleProblem, observations
+from spine3d.calibration.rig import CameraRig
 from spine3d.errors import InputError
 
 __all__ = ["BundleResult", "bundle_adjust", "initial_points", "triangulate_linear"]

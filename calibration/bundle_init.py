@@ -1,6 +1,6 @@
 """Initial 3D points for bundle adjustment: linear triangulation, made robust to one bad view per point.
 
-Kept inside :mod:`calibration` (the ``triangulation`` package builds on calibration, not the reverse).
+Kept inside :mod:`spine3d.calibration` (the ``triangulation`` package builds on calibration, not the reverse).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from calibration.rig import CameraRig
+from spine3d.calibration.rig import CameraRig
 from spine3d.errors import InputError
 
 

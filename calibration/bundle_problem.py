@@ -1,4 +1,4 @@
-"""The least-squares problem behind :mod:`calibration.bundle`: parameter layout, residuals, Jacobian pattern.
+"""The least-squares problem behind :mod:`spine3d.calibration.bundle`: parameter layout, residuals, Jacobian pattern.
 
 Parameter vector x = [camera blocks..., points (M, 3) m]. Camera c's block holds, in order:
 
@@ -21,9 +21,9 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from calibration.projection import project_points
-from calibration.rig import CameraRig
-from calibration.rotations import rotvec_to_rotmat
+from spine3d.calibration.projection import project_points
+from spine3d.calibration.rig import CameraRig
+from spine3d.calibration.rotations import rotvec_to_rotmat
 
 
 @dataclass(frozen=True)

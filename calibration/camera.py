@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from calibration import projection as proj
-from calibration.distortion import MODELS, DistortionModel
-from calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
+from spine3d.calibration import projection as proj
+from spine3d.calibration.distortion import MODELS, DistortionModel
+from spine3d.calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
 from spine3d.errors import InputError
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from calibration.arrays import device_kwargs, like, namespace
+from spine3d.calibration.arrays import device_kwargs, like, namespace
 
 DistortionModel = Literal["pinhole", "fisheye", "h36m"]
 MODELS: tuple[str, ...] = ("pinhole", "fisheye", "h36m")

@@ -18,8 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from calibration.camera import Camera
-from calibration.rotations import rotvec_to_rotmat
+from spine3d.calibration.camera import Camera
+from spine3d.calibration.rotations import rotvec_to_rotmat
 from spine3d.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from calibration.boards import Board
-from calibration.camera import Camera
-from calibration.projection import project_points
-from calibration.rotations import rotvec_to_rotmat
+from spine3d.calibration.boards import Board
+from spine3d.calibration.camera import Camera
+from spine3d.calibration.projection import project_points
+from spine3d.calibration.rotations import rotvec_to_rotmat
 from spine3d.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from calibration.arrays import namespace
-from calibration.camera import Camera
+from spine3d.calibration.arrays import namespace
+from spine3d.calibration.camera import Camera
 from spine3d.errors import InputError
 from spine3d.io import write_text_atomic
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from calibration.arrays import device_kwargs, namespace
+from spine3d.calibration.arrays import device_kwargs, namespace
 
 
 def rotvec_to_rotmat(rotvec: Any) -> Any:

@@ -3,10 +3,10 @@
 numpy functions work on any leading axes, ``(..., J, 3)``, are NaN-aware (missing joints are
 excluded) and return errors in the unit of their inputs; :func:`evaluate` scores a whole test set
 per joint group, action and joint, in mm. Differentiable torch versions live in
-:mod:`evaluation.torch_metrics`, imported on demand so that ``import evaluation`` stays light.
+:mod:`spine3d.evaluation.torch_metrics`, imported on demand so that ``import evaluation`` stays light.
 """
 
-from evaluation.metrics import (
+from spine3d.evaluation.metrics import (
     auc,
     joint_errors,
     mpjpe,
@@ -18,8 +18,8 @@ from evaluation.metrics import (
     root_relative,
     velocity_errors,
 )
-from evaluation.procrustes import procrustes_align, scale_align
-from evaluation.summary import METRICS, EvalResult, evaluate, format_table
+from spine3d.evaluation.procrustes import procrustes_align, scale_align
+from spine3d.evaluation.summary import METRICS, EvalResult, evaluate, format_table
 
 __all__ = [
     "METRICS",

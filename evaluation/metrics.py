@@ -12,8 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-from evaluation._validate import broadcast_mask, check_pair, nanmean_or_nan, valid_joints
-from evaluation.procrustes import _procrustes, _scale
+from spine3d.evaluation._validate import broadcast_mask, check_pair, nanmean_or_nan, valid_joints
+from spine3d.evaluation.procrustes import _procrustes, _scale
 from spine3d.errors import InputError
 
 Alignment = Literal["none", "procrustes", "scale"]

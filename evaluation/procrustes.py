@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation._validate import check_pair, valid_joints
+from spine3d.evaluation._validate import check_pair, valid_joints
 
 MIN_PROCRUSTES = 3  # 3 non-collinear points fix a rotation; fewer leave it undetermined
 

@@ -20,8 +20,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from evaluation._validate import check_pair, valid_joints
-from evaluation.metrics import joint_errors, root_relative, velocity_errors
+from spine3d.evaluation._validate import check_pair, valid_joints
+from spine3d.evaluation.metrics import joint_errors, root_relative, velocity_errors
 from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton, get_skeleton
 

@@ -1,6 +1,6 @@
 """Differentiable torch versions of MPJPE, P-MPJPE, N-MPJPE and MPJVE, usable as training losses.
 
-Same math as :mod:`evaluation.metrics` (they agree to 1e-9 in float64), on any leading axes:
+Same math as :mod:`spine3d.evaluation.metrics` (they agree to 1e-9 in float64), on any leading axes:
 ``(..., J, 3)`` poses, e.g. (B, T, J, 3) batches, and ``(..., T, J, 3)`` for velocities.
 Missing joints (a non-finite coordinate in pred or target) are masked with ``torch.where`` before
 any arithmetic, so neither the value nor the gradient ever becomes NaN. One difference from numpy:

@@ -32,12 +32,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lifting.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
-from lifting.config import load_config  # noqa: E402
-from lifting.data import SequenceSource, eval_sequences  # noqa: E402
-from lifting.evaluate import evaluate_checkpoint, write_results  # noqa: E402
-from lifting.infer import lift_sequence  # noqa: E402
-from lifting.train import Trainer  # noqa: E402
+from spine3d.lifting.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
+from spine3d.lifting.config import load_config  # noqa: E402
+from spine3d.data.source import SequenceSource  # noqa: E402
+from spine3d.lifting.data import eval_sequences  # noqa: E402
+from spine3d.lifting.evaluate import evaluate_checkpoint, write_results  # noqa: E402
+from spine3d.lifting.infer import lift_sequence  # noqa: E402
+from spine3d.lifting.train import Trainer  # noqa: E402
 from spine3d.io import write_text_atomic  # noqa: E402
 
 logger = logging.getLogger("bench_lifting")
@@ -65,11 +66,11 @@ def dataset(args: argparse.Namespace, out: Path) -> Path:
     if args.data is not None:
         return args.data
     if args.quick:
-        from spine3d.synth import generate_dataset
+        from spine3d.data.synth import generate_dataset
 
         folder = out / "data"
         return folder if (folder / "synth.json").is_file() else generate_dataset(folder, **QUICK)
-    from spine3d.synth import ensure_default_dataset
+    from spine3d.data.synth import ensure_default_dataset
 
     return ensure_default_dataset()
 

@@ -1,6 +1,6 @@
 """Benchmark multi-view triangulation: accuracy and speed, ours vs aniposelib, one table.
 
-Data: synthetic SIMSPINE sequences (``spine3d.synth``; test subjects S9 and S11, several actions)
+Data: synthetic SIMSPINE sequences (``spine3d.data.synth``; test subjects S9 and S11, several actions)
 with the 15 spine markers and the Human3.6M limbs merged into the 37-marker layout (the joints the
 generator has: 27), filmed by each subject's 4 real Human3.6M cameras (OpenCV distortion model,
 the generator's own). Observations: the exact projections ("GT 2D"), plus Gaussian noise, plus gross
@@ -39,12 +39,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from calibration import CameraRig, h36m_rig  # noqa: E402
-from evaluation import mpjpe, p_mpjpe  # noqa: E402
+from spine3d.calibration import CameraRig, h36m_rig  # noqa: E402
+from spine3d.evaluation import mpjpe, p_mpjpe  # noqa: E402
 from spine3d.formats.merge import merge_simspine_h36m  # noqa: E402
 from spine3d.skeletons import SIMSPINE_37  # noqa: E402
-from spine3d.synth import synthesize_sequence  # noqa: E402
-from triangulation import triangulate  # noqa: E402
+from spine3d.data.synth import synthesize_sequence  # noqa: E402
+from spine3d.triangulation import triangulate  # noqa: E402
 
 logger = logging.getLogger("bench_triangulation")
 
@@ -199,11 +199,11 @@ def format_table(rows: list[dict]) -> str:
 
 def first_order_gap(args: argparse.Namespace) -> tuple[float, float]:
     """Median and max |first-order - exact| pixel error over inlier views at the refined points (2 px + 20 %)."""
-    from triangulation.dlt import view_normal_matrices
-    from triangulation.ransac import consensus, refit
-    from triangulation.refine import refine
-    from triangulation.reprojection import camera_points, pixel_errors, whitened_residuals
-    from triangulation.views import prepare_views, rig_constants
+    from spine3d.triangulation.dlt import view_normal_matrices
+    from spine3d.triangulation.ransac import consensus, refit
+    from spine3d.triangulation.refine import refine
+    from spine3d.triangulation.reprojection import camera_points, pixel_errors, whitened_residuals
+    from spine3d.triangulation.views import prepare_views, rig_constants
 
     trial = make_trials(True, 2.0, args.seed)[0]
     uv, conf, _ = observe(trial, 2.0, 0.2, np.random.default_rng(args.seed))

@@ -28,14 +28,13 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from lifting.config import load_config
-from lifting.data import SequenceSource
+from spine3d.lifting.config import load_config
+from spine3d.data.source import SequenceSource
 from spine3d.benchmark.monocular import run_monocular
 from spine3d.benchmark.multiview import run_multiview
 from spine3d.benchmark.report import monocular_tables, multiview_tables
-from spine3d.benchmark.run import CONFIGS
 from spine3d.io import write_text_atomic
-from spine3d.synth import ensure_default_dataset
+from spine3d.data.synth import ensure_default_dataset
 
 SETTINGS = ("multiview-gt", "multiview-detected", "mono-gt", "mono-detected", "full-vs-spine")
 
@@ -46,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, help="SIMSPINE simspine.h5 or its folder (default: synthetic default set)")
     p.add_argument("--h36m", type=Path, help="Human3.6M data_3d_h36m.npz (37-keypoint skeleton)")
     p.add_argument("--detections", type=Path, help="detections npz or folder of JSON folders (detected 2D)")
-    p.add_argument("--config", type=Path, default=CONFIGS / "benchmark.yaml", help="lifter config YAML")
+    p.add_argument("--config", default="benchmark", help="lifter config: a YAML path or a shipped name (default: benchmark)")
     p.add_argument("--epochs", type=int, help="override the lifter's training epochs")
     p.add_argument("--out", type=Path, default=Path("experiments/out"), help="output folder")
     return p.parse_args()

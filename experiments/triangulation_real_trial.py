@@ -24,10 +24,10 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from calibration import CameraRig  # noqa: E402
+from spine3d.calibration import CameraRig  # noqa: E402
 from spine3d.skeletons import BODY_25B  # noqa: E402
-from triangulation import triangulate  # noqa: E402
-from triangulation.detections import load_detections  # noqa: E402
+from spine3d.triangulation import triangulate  # noqa: E402
+from spine3d.triangulation.detections import load_detections  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "pose2sim_balancing"
 

@@ -7,7 +7,7 @@ Keys (``format`` = "spine3d-lifter", ``format_version`` = 1):
 - Training state (absent from exported inference-only files): ``optimizer``, ``scheduler``,
   ``scaler``, ``epoch`` (completed epochs), ``step`` (optimiser steps), ``best_metric`` /
   ``best_epoch`` / ``best_key``, ``rng`` (torch, numpy, python, CUDA and DataLoader-generator states,
-  see :func:`lifting.schedule.rng_state`), ``metrics`` (the last evaluation).
+  see :func:`spine3d.lifting.schedule.rng_state`), ``metrics`` (the last evaluation).
 
 Only tensors, numbers, strings and plain containers are stored, so loading never unpickles code.
 """
@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from lifting.config import TrainConfig
-from lifting.model import build_model
+from spine3d.lifting.config import TrainConfig
+from spine3d.lifting.model import build_model
 from spine3d import __version__
 from spine3d.errors import InputError
 from spine3d.io import atomic_path

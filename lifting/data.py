@@ -1,7 +1,7 @@
 """Training windows and evaluation sequences for the 2D-to-3D lifter.
 
 Every camera of every sequence of a split becomes one *item*: its inputs (T, J, 3) [x, y, conf]
-(:func:`lifting.normalize.make_inputs`: pixels normalised by the camera's own width) and targets
+(:func:`spine3d.lifting.normalize.make_inputs`: pixels normalised by the camera's own width) and targets
 (T, J, 3) mm, camera frame, root (Hip) relative. Items are computed once, vectorised over the whole
 sequence, into two contiguous float32 arrays held in memory; a window is a slice of them.
 
@@ -9,10 +9,10 @@ Input protocols (``DataConfig.protocol``):
 
 - ``gt``: the 3D markers projected with the real camera model (distortion included), confidence 1.
 - ``detected``: a detections file when ``DataConfig.detections`` is set, else the seeded
-  detector-noise model (:mod:`spine3d.detector_noise`) with seed ``derive_seed(noise.seed, subject,
+  detector-noise model (:mod:`spine3d.data.detector_noise`) with seed ``derive_seed(noise.seed, subject,
   action, camera)``, so the noisy 2D of each item is fixed and reproducible.
 
-Detections (``DataConfig.detections``, read by :class:`lifting.detections.DetectionsFile`): an npz
+Detections (``DataConfig.detections``, read by :class:`spine3d.data.detections.DetectionsFile`): an npz
 with one (T, J, 3) array [u px, v px, confidence] per item keyed ``"{subject}/{action}/{camera}"``
 (camera name as in the calibration, e.g. ``"S9/Walking 1/54138969"``), or a directory of per-frame
 OpenPose / SpinePose JSON folders, ``DIR/<subject>/<action>/<camera>/`` or
@@ -31,17 +31,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from calibration import Camera
-from lifting.config import DataConfig
-from lifting.detections import DetectionsFile
-from lifting.normalize import flip_keypoints, make_inputs
-from lifting.source import SequenceSource
-from spine3d.detector_noise import apply_detector_noise, derive_seed
+from spine3d.calibration import Camera
+from spine3d.data.config import DataConfig
+from spine3d.data.detections import DetectionsFile
+from spine3d.data.protocol import camera_keypoints
+from spine3d.data.source import SequenceSource
 from spine3d.errors import InputError
+from spine3d.lifting.normalize import flip_keypoints, make_inputs
 from spine3d.skeletons import Skeleton
 
-__all__ = ["SequenceSource", "LiftingWindows", "EvalSequence", "eval_sequences", "make_inputs", "window_starts",
-           "camera_targets", "camera_keypoints", "camera_inputs", "DetectionsFile"]
+__all__ = ["LiftingWindows", "EvalSequence", "eval_sequences", "make_inputs", "window_starts", "camera_targets",
+           "camera_inputs"]
 logger = logging.getLogger(__name__)
 
 
@@ -78,23 +78,6 @@ def camera_targets(world: np.ndarray, camera: Camera, root: int) -> np.ndarray:
     """(T, J, 3) m world -> (T, J, 3) float32 mm, camera frame, minus the root joint."""
     cam = camera.world_to_camera(np.asarray(world, dtype=np.float64))
     return ((cam - cam[..., root : root + 1, :]) * 1000.0).astype(np.float32)
-
-
-def camera_keypoints(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,
-                     action: str, detections: DetectionsFile | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The 2D one camera sees of a sequence under ``cfg.protocol``: (T, J, 2) px and (T, J) confidence.
-
-    ``world``: (T, J, 3) m, world frame. "gt": exact projection, confidence 1 (0 where the 3D point is
-    missing). "detected": the detections file when given, else the seeded detector-noise model (the
-    same draws for the lifter and for the multi-view benchmark).
-    """
-    if detections is not None:
-        return detections.get(subject, action, camera.name, len(world))
-    uv = camera.project(np.asarray(world, dtype=np.float64))
-    if cfg.protocol == "gt":
-        return uv, np.isfinite(uv).all(axis=-1).astype(np.float64)
-    seed = derive_seed(cfg.noise.seed, subject, action, camera.name)
-    return apply_detector_noise(uv, skeleton, cfg.noise, seed, image_size=camera.size)
 
 
 def camera_inputs(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: DataConfig, subject: str,

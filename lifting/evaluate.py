@@ -1,9 +1,9 @@
 """Score a lifter on every frame of a split: full sequences, sliding windows, shared metrics.
 
 Each test sequence (one subject, action and camera) is lifted whole by
-:func:`lifting.infer.lift_sequence` (the last window aligned to the sequence end, so every frame is
+:func:`spine3d.lifting.infer.lift_sequence` (the last window aligned to the sequence end, so every frame is
 predicted exactly once after blending), optionally with flip test-time augmentation, and all frames
-are scored together by :func:`evaluation.evaluate`: MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm per
+are scored together by :func:`spine3d.evaluation.evaluate`: MPJPE, P-MPJPE, N-MPJPE and MPJVE (mm per
 frame) for the full skeleton and the spine joints, overall and per action, root-relative in mm.
 """
 
@@ -19,10 +19,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from evaluation import EvalResult, evaluate
-from lifting.checkpoint import load_checkpoint
-from lifting.data import EvalSequence, SequenceSource, eval_sequences
-from lifting.infer import lift_sequence
+from spine3d.evaluation import EvalResult, evaluate
+from spine3d.lifting.checkpoint import load_checkpoint
+from spine3d.data.source import SequenceSource
+from spine3d.lifting.data import EvalSequence, eval_sequences
+from spine3d.lifting.infer import lift_sequence
 from spine3d.io import write_text_atomic
 from spine3d.skeletons import Skeleton
 
@@ -52,7 +53,7 @@ def evaluate_lifter(
         progress: show a progress bar over sequences.
 
     Returns:
-        flip setting -> :class:`evaluation.EvalResult` (mm; MPJVE in mm per frame).
+        flip setting -> :class:`spine3d.evaluation.EvalResult` (mm; MPJVE in mm per frame).
     """
     preds: dict[bool, list[np.ndarray]] = {flip: [] for flip in flip_tta}
     targets, actions, seq_ids = [], [], []

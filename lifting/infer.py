@@ -16,8 +16,8 @@ import logging
 import numpy as np
 import torch
 
-from lifting.data import window_starts
-from lifting.normalize import flip_keypoints
+from spine3d.lifting.data import window_starts
+from spine3d.lifting.normalize import flip_keypoints
 from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton
 
@@ -43,7 +43,7 @@ def prepare_inputs(inputs: np.ndarray, num_joints: int, path: str | None = None)
     """Validate model inputs and turn NaN keypoints into missing points (x = y = 0, confidence 0).
 
     Args:
-        inputs: (T, J, 3) normalised screen x, y and confidence (see :func:`lifting.data.make_inputs`);
+        inputs: (T, J, 3) normalised screen x, y and confidence (see :func:`spine3d.lifting.data.make_inputs`);
             NaN in x, y or confidence marks a missing keypoint.
         num_joints: J expected by the model.
         path: file the inputs came from, for error messages.

@@ -3,7 +3,7 @@
 The detector's layout is mapped onto the checkpoint's by canonical joint name
 (:func:`spine3d.skeletons.remap`); joints the detector lacks (e.g. the vertebrae for BODY_25B) become
 missing points, x = y = 0 with confidence 0, as are NaN keypoints. Inputs are then encoded exactly as
-for training (:func:`lifting.normalize.make_inputs`).
+for training (:func:`spine3d.lifting.normalize.make_inputs`).
 
 Layout of the input: ``--skeleton`` when given, else the npz's ``skeleton`` entry, else the
 checkpoint's own when the keypoint count matches it, else the unique known layout with that count.
@@ -19,8 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from lifting.infer import prepare_inputs
-from lifting.normalize import make_inputs
+from spine3d.lifting.infer import prepare_inputs
+from spine3d.lifting.normalize import make_inputs
 from spine3d.errors import InputError
 from spine3d.formats.keypoints_npz import read_keypoints_npz
 from spine3d.formats.openpose_json import read_openpose_folder

@@ -1,12 +1,12 @@
 """Training loss of the lifters: MPJPE + 0.5 N-MPJPE + a velocity term (weights from :class:`LossConfig`).
 
-All terms come from the shared differentiable metrics in :mod:`evaluation.torch_metrics`, so the
+All terms come from the shared differentiable metrics in :mod:`spine3d.evaluation.torch_metrics`, so the
 loss is the same arithmetic as the scores reported at test time. Poses are in millimetres, camera
 frame. The targets are root-relative (root at the origin) and the prediction is compared as it is,
 root included (VideoPose3D's convention): the model learns to put its root at the origin. Subtracting
 the predicted root first would leave a direction the loss ignores (a common offset of all joints,
 e.g. the output bias), whose zero gradient Adam turns into rounding-noise steps. Scores at test time
-subtract the predicted root (see :mod:`lifting.infer`).
+subtract the predicted root (see :mod:`spine3d.lifting.infer`).
 
 Masking: padding frames (``valid`` False) are turned into missing targets (NaN), which the shared
 metrics exclude from both the value and the gradient; velocity pairs that touch one are excluded too.
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from evaluation import torch_metrics
+from spine3d.evaluation import torch_metrics
 from spine3d.errors import InputError
 
 if TYPE_CHECKING:  # only for the annotation; the loss needs the three weights
-    from lifting.config import LossConfig
+    from spine3d.lifting.config import LossConfig
 
 LOSS_TERMS = ("mpjpe", "n_mpjpe", "velocity")
 MAX_SCALE = 2.0  # bound on the N-MPJPE scale factor inside the loss (see scale_aligned)
@@ -35,7 +35,7 @@ def scale_aligned(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     the N-MPJPE gradient grows like 1 / |pred|: a prediction that shrinks early in training makes that
     term dominate Adam's step statistics, and MPJPE can no longer pull the output back to the right
     size (seen as a run stuck at near-zero outputs for a whole short schedule). Scores still use the
-    exact metric (:func:`evaluation.torch_metrics.n_mpjpe`); the two agree whenever s <= MAX_SCALE.
+    exact metric (:func:`spine3d.evaluation.torch_metrics.n_mpjpe`); the two agree whenever s <= MAX_SCALE.
 
     Args:
         pred: (B, F, J, 3) mm. target: (B, F, J, 3) mm, NaN where missing.

@@ -1,6 +1,6 @@
 """The lifters: a spatio-temporal transformer (DSTformer-style) and a single-frame MLP baseline.
 
-Both map (B, F, J, 3) inputs [x, y, conf] (normalised screen coordinates, :mod:`lifting.normalize`)
+Both map (B, F, J, 3) inputs [x, y, conf] (normalised screen coordinates, :mod:`spine3d.lifting.normalize`)
 to (B, F, J, 3) millimetres in the camera frame, one pose per input frame (seq2seq). The networks
 work in metres: the head's output is multiplied by ``OUTPUT_SCALE_MM`` (1000), so targets of a few
 hundred mm are O(1) for the layers. Every joint is predicted, the root included; callers make the
@@ -42,7 +42,7 @@ import torch.nn.functional as nnf
 from einops import rearrange
 from torch import nn
 
-from lifting.config import ModelConfig
+from spine3d.lifting.config import ModelConfig
 from spine3d.errors import InputError
 
 OUTPUT_SCALE_MM = 1000.0  # the networks predict metres; outputs are in millimetres

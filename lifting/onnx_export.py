@@ -1,9 +1,9 @@
 """Export a lifter to ONNX and check it against PyTorch with onnxruntime (optional extra ``onnx``).
 
 The exported graph maps ``keypoints_2d`` (B, F, J, 3) float32 [x, y, conf] (normalised screen
-coordinates, :func:`lifting.normalize.make_inputs`) to ``points_3d`` (B, F, J, 3) float32 mm, camera
+coordinates, :func:`spine3d.lifting.normalize.make_inputs`) to ``points_3d`` (B, F, J, 3) float32 mm, camera
 frame, root-relative (the predicted root is subtracted inside the graph), for one window of exactly
-F frames; the batch axis is dynamic. Longer sequences need the windowing of :mod:`lifting.infer`.
+F frames; the batch axis is dynamic. Longer sequences need the windowing of :mod:`spine3d.lifting.infer`.
 Uses the TorchScript-based exporter (``dynamo=False``), which needs no ``onnxscript``.
 """
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from lifting.config import OptimConfig
+    from spine3d.lifting.config import OptimConfig
 
 
 def lr_factor(

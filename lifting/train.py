@@ -3,12 +3,12 @@
 State (everything a checkpoint stores): model, AdamW optimiser, per-step LR scheduler, AMP grad
 scaler, completed epochs, optimiser steps, best test score, and the RNG states (torch, numpy,
 python, CUDA, DataLoader generator). Randomness per epoch is otherwise derived from (seed, epoch):
-the shuffle order (:class:`lifting.distributed.GlobalBatchSampler`) and the flip augmentation
+the shuffle order (:class:`spine3d.lifting.distributed.GlobalBatchSampler`) and the flip augmentation
 (``LiftingWindows.set_epoch``), so resuming after epoch k reproduces the uninterrupted run's
 weights bit for bit (resume granularity: one epoch; a run killed mid-epoch restarts that epoch).
 
 After each epoch the model is scored on every frame of the test split (no flip TTA, see
-:mod:`lifting.evaluate`); ``best.pt`` keeps the epoch with the lowest P-MPJPE on the spine joints
+:mod:`spine3d.lifting.evaluate`); ``best.pt`` keeps the epoch with the lowest P-MPJPE on the spine joints
 (``test_p_mpjpe_spine``: the toolkit is about spine shape, and Procrustes-aligned error measures
 shape rather than global scale or orientation). Multi-process: rank 0 evaluates, logs and writes
 checkpoints; the others wait at a barrier.
@@ -27,16 +27,17 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from evaluation import EvalResult
-from lifting.checkpoint import checkpoint_header, config_of, read_checkpoint, save_checkpoint
-from lifting.config import TrainConfig
-from lifting.data import LiftingWindows, SequenceSource, eval_sequences
-from lifting.distributed import DistInfo, GlobalBatchSampler, all_reduce_sum, barrier
-from lifting.evaluate import evaluate_lifter, summary_row
-from lifting.losses import LOSS_TERMS, lifting_loss
-from lifting.model import build_model
-from lifting.runlog import RunLog
-from lifting.schedule import (build_optimizer, build_scheduler, make_generator, rng_state, seed_everything,
+from spine3d.evaluation import EvalResult
+from spine3d.lifting.checkpoint import checkpoint_header, config_of, read_checkpoint, save_checkpoint
+from spine3d.lifting.config import TrainConfig
+from spine3d.data.source import SequenceSource
+from spine3d.lifting.data import LiftingWindows, eval_sequences
+from spine3d.lifting.distributed import DistInfo, GlobalBatchSampler, all_reduce_sum, barrier
+from spine3d.lifting.evaluate import evaluate_lifter, summary_row
+from spine3d.lifting.losses import LOSS_TERMS, lifting_loss
+from spine3d.lifting.model import build_model
+from spine3d.lifting.runlog import RunLog
+from spine3d.lifting.schedule import (build_optimizer, build_scheduler, make_generator, rng_state, seed_everything,
                               set_rng_state, worker_init_fn)
 from spine3d.errors import InputError
 
@@ -157,7 +158,7 @@ class Trainer:
         return loss.detach(), terms
 
     def evaluate(self, flip_tta: tuple[bool, ...] = (False,)) -> dict[bool, EvalResult]:
-        """Score the current model on every frame of the test split (see :func:`lifting.evaluate.evaluate_lifter`)."""
+        """Score the current model on every frame of the test split (see :func:`spine3d.lifting.evaluate.evaluate_lifter`)."""
         sequences = eval_sequences(self.source, "test", self.cfg.data)
         return evaluate_lifter(self.model, sequences, self.skeleton, self.cfg.data.frames, flip_tta,
                                progress=self.progress)

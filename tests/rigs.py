@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from calibration import CameraRig, h36m_rig
+from spine3d.calibration import CameraRig, h36m_rig
 
 
 def rational_rig() -> CameraRig:

@@ -7,11 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from calibration import Camera, CameraRig, h36m_rig
-from calibration.bundle import bundle_adjust, initial_points, triangulate_linear
-from calibration.bundle_init import check_observations
-from calibration.bundle_problem import BundleProblem, observations
-from calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
+from spine3d.calibration import Camera, CameraRig, h36m_rig
+from spine3d.calibration.bundle import bundle_adjust, initial_points, triangulate_linear
+from spine3d.calibration.bundle_init import check_observations
+from spine3d.calibration.bundle_problem import BundleProblem, observations
+from spine3d.calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
 from spine3d.cli.main import main
 from spine3d.errors import InputError
 

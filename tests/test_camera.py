@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibration import Camera, CameraRig, distort, h36m_rig, rotmat_to_rotvec, rotvec_to_rotmat, undistort
-from calibration.projection import projection_matrix
+from spine3d.calibration import Camera, CameraRig, distort, h36m_rig, rotmat_to_rotvec, rotvec_to_rotmat, undistort
+from spine3d.calibration.projection import projection_matrix
 from spine3d.errors import InputError
 
 SEED = 1234
@@ -99,7 +99,7 @@ def test_h36m_pkl_matches_dataset_projection(h36m_cameras_pkl):
     """load_h36m_cameras reproduces Human3.6M's own projection (x_cam = R^T (X - T), dataset distortion)."""
     import pickle
 
-    from calibration import load_h36m_cameras
+    from spine3d.calibration import load_h36m_cameras
 
     rigs = load_h36m_cameras(h36m_cameras_pkl)
     assert sorted(rigs, key=lambda s: int(s[1:])) == [f"S{i}" for i in range(1, 12)]
@@ -121,7 +121,7 @@ def test_h36m_pkl_matches_dataset_projection(h36m_cameras_pkl):
 
 
 def test_shipped_h36m_rigs_equal_pkl(h36m_cameras_pkl):
-    from calibration import load_h36m_cameras
+    from spine3d.calibration import load_h36m_cameras
 
     rigs = load_h36m_cameras(h36m_cameras_pkl)
     X = np.random.default_rng(SEED).uniform([-1, -1, 0], [1, 1, 1.9], size=(200, 3))
@@ -230,7 +230,7 @@ def test_bad_toml_names_file_and_problem(tmp_path, text, problem):
 def test_bad_h36m_pickle(tmp_path):
     import pickle
 
-    from calibration import load_h36m_cameras
+    from spine3d.calibration import load_h36m_cameras
 
     path = tmp_path / "cams.pkl"
     path.write_bytes(pickle.dumps({("S1", "1"): {"R": np.eye(3)}}))

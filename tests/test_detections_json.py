@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lifting.config import DataConfig
-from lifting.data import DetectionsFile, SequenceSource
-from lifting.detections_json import best_person, camera_key
+from spine3d.data.config import DataConfig
+from spine3d.data.detections import DetectionsFile
+from spine3d.data.source import SequenceSource
+from spine3d.data.detections_json import best_person, camera_key
 from spine3d.cli.main import main
 from spine3d.errors import InputError
 from spine3d.skeletons import SIMSPINE_15, SPINEPOSE_37, remap
-from spine3d.synth import generate_dataset
+from spine3d.data.synth import generate_dataset
 
 SUBJECTS, ACTIONS = ("S1", "S9"), ("Walking", "Greeting")
 MISSING = ("S9", "Walking", 0, 7)  # subject, action, camera index, frame without a file
@@ -146,7 +147,7 @@ def test_second_person_is_ignored_and_logged_once(detections, caplog):
     root, _, truth = detections
     keys = [k for k in truth if k[:2] == ("S9", "Greeting")][:2]
     reader = DetectionsFile(root, SIMSPINE_15)
-    with caplog.at_level(logging.INFO, logger="lifting.detections_json"):
+    with caplog.at_level(logging.INFO, logger="spine3d.data.detections_json"):
         for key in keys:
             uv, _ = reader.get(*key, len(truth[key]))
             expected = remap(truth[key], SPINEPOSE_37, SIMSPINE_15)[..., :2]
@@ -243,6 +244,6 @@ def test_benchmark_checkpoint_scores_on_the_detections(quick_run, data, detectio
     """--checkpoint: the model's own config must not replace the user's detections by the noise model."""
     args = ["benchmark", "--quick", "--data", str(data), "--detections", str(detections[0]), "--skip-multiview",
             "--checkpoint", str(quick_run / "lifter_gt" / "last.pt"), "--out", str(tmp_path)]
-    with caplog.at_level(logging.INFO, logger="lifting.detections_json"):
+    with caplog.at_level(logging.INFO, logger="spine3d.data.detections_json"):
         assert main(args) == 0
     assert any("several people" in r.getMessage() and "S9" in r.getMessage() for r in caplog.records)

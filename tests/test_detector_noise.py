@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from spine3d.detector_noise import DEFAULT_DIFFICULTY, DetectorNoise, apply_detector_noise, correlated_noise, derive_seed
+from spine3d.data.detector_noise import DEFAULT_DIFFICULTY, DetectorNoise, apply_detector_noise, correlated_noise, derive_seed
 from spine3d.errors import InputError
 from spine3d.skeletons import SIMSPINE_15, SIMSPINE_37
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.transform import Rotation
 
-import evaluation as ev
-from evaluation import torch_metrics as tm
+import spine3d.evaluation as ev
+from spine3d.evaluation import torch_metrics as tm
 from spine3d.errors import InputError
 from spine3d.skeletons import COCO_17, SIMSPINE_15
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration import Camera, CameraRig, h36m_rig
-from calibration.extrinsics import reprojection_errors, solve_pnp
-from calibration.rotations import rotmat_to_rotvec
+from spine3d.calibration import Camera, CameraRig, h36m_rig
+from spine3d.calibration.extrinsics import reprojection_errors, solve_pnp
+from spine3d.calibration.rotations import rotmat_to_rotvec
 from spine3d.cli.main import main
 from spine3d.errors import InputError
 

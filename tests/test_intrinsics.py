@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from calibration import Camera, CameraRig
-from calibration.boards import CharucoBoard, Checkerboard, detect_checkerboard, grid_irregularity, parse_board_size
-from calibration.intrinsics import BoardViews, calibrate_views, detect_views, find_images
-from calibration.rotations import rotvec_to_rotmat
+from spine3d.calibration import Camera, CameraRig
+from spine3d.calibration.boards import CharucoBoard, Checkerboard, detect_checkerboard, grid_irregularity, parse_board_size
+from spine3d.calibration.intrinsics import BoardViews, calibrate_views, detect_views, find_images
+from spine3d.calibration.rotations import rotvec_to_rotmat
 from spine3d.cli.main import main
 from spine3d.errors import InputError
 

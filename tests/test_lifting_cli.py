@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from lifting.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from lifting.data import SequenceSource
-from lifting.infer import lift_sequence
-from lifting.normalize import make_inputs
+from spine3d.lifting.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from spine3d.data.source import SequenceSource
+from spine3d.lifting.infer import lift_sequence
+from spine3d.lifting.normalize import make_inputs
 from spine3d.cli.main import main
 from spine3d.formats.opensim import read_trc
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> dict[str, Path]:
     """A tiny synthetic dataset and a 1-epoch run of the shipped tiny config, trained through the CLI."""
-    from spine3d.synth import generate_dataset
+    from spine3d.data.synth import generate_dataset
 
     root = tmp_path_factory.mktemp("cli")
     data = generate_dataset(root / "data", subjects=["S1", "S9"], seconds_per_action=2, actions=["Walking", "Sitting"])

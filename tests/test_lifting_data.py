@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from lifting.config import DataConfig, NoiseConfig
-from lifting.data import LiftingWindows, SequenceSource, eval_sequences, make_inputs, window_starts
-from lifting.normalize import denormalize_screen, flip_keypoints, normalize_screen
+from spine3d.data.config import DataConfig, NoiseConfig
+from spine3d.data.source import SequenceSource
+from spine3d.lifting.data import LiftingWindows, eval_sequences, make_inputs, window_starts
+from spine3d.lifting.normalize import denormalize_screen, flip_keypoints, normalize_screen
 from spine3d.errors import InputError
 from spine3d.formats.h36m_npz import write_h36m_positions
 from spine3d.formats.simspine_h5 import KINEMATIC_AXES, RigArrays, SimSpineSequence, write_simspine_h5
@@ -291,7 +292,7 @@ def test_source_rejects_bad_input(dataset, tmp_path):
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
-    from spine3d.synth import generate_dataset
+    from spine3d.data.synth import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("synth"), subjects=["S1", "S9"], seconds_per_action=2)
 

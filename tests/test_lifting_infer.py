@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from lifting.checkpoint import checkpoint_header, load_checkpoint, read_checkpoint, save_checkpoint
-from lifting.config import DataConfig, ModelConfig, TrainConfig
-from lifting.infer import blend_weights, default_stride, lift_sequence, prepare_inputs
-from lifting.inputs import load_lift_input
-from lifting.model import build_model
-from lifting.normalize import flip_keypoints, make_inputs
+from spine3d.lifting.checkpoint import checkpoint_header, load_checkpoint, read_checkpoint, save_checkpoint
+from spine3d.lifting.config import DataConfig, ModelConfig, TrainConfig
+from spine3d.lifting.infer import blend_weights, default_stride, lift_sequence, prepare_inputs
+from spine3d.lifting.inputs import load_lift_input
+from spine3d.lifting.model import build_model
+from spine3d.lifting.normalize import flip_keypoints, make_inputs
 from spine3d.errors import InputError
 from spine3d.skeletons import BODY_25B, SIMSPINE_15, SPINEPOSE_37, remap
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from evaluation import torch_metrics
-from lifting.losses import MAX_SCALE, scale_aligned
+from spine3d.evaluation import torch_metrics
+from spine3d.lifting.losses import MAX_SCALE, scale_aligned
 
 
 def _pose(seed: int) -> torch.Tensor:

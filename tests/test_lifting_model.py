@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lifting.config import DataConfig, ModelConfig, TrainConfig, load_config, save_config
-from lifting.model import INPUT_SCALE, OUTPUT_SCALE_MM, MLPLifter, SpineLifter, build_model, count_parameters, encode_inputs
+from spine3d.lifting.config import DataConfig, ModelConfig, TrainConfig, load_config, save_config
+from spine3d.lifting.model import INPUT_SCALE, OUTPUT_SCALE_MM, MLPLifter, SpineLifter, build_model, count_parameters, encode_inputs
 from spine3d.errors import InputError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "lifting"

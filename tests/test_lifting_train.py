@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from lifting.checkpoint import read_checkpoint
-from lifting.config import DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
-from lifting.distributed import DistInfo, GlobalBatchSampler
-from lifting.losses import lifting_loss
-from lifting.schedule import lr_factor, make_generator, rng_state, set_rng_state
-from lifting.train import Trainer
+from spine3d.lifting.checkpoint import read_checkpoint
+from spine3d.lifting.config import DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
+from spine3d.lifting.distributed import DistInfo, GlobalBatchSampler
+from spine3d.lifting.losses import lifting_loss
+from spine3d.lifting.schedule import lr_factor, make_generator, rng_state, set_rng_state
+from spine3d.lifting.train import Trainer
 from spine3d.errors import InputError
 
 F = 16
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     """Synthetic S1 (train) and S9 (test), 2 actions of 1.2 s, 4 cameras: 8 items of 60 frames per split."""
-    from spine3d.synth import generate_dataset
+    from spine3d.data.synth import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("data"), subjects=["S1", "S9"], seconds_per_action=1.2,
                             actions=["Walking", "Sitting"])
@@ -145,8 +145,9 @@ def test_loss_decreases_on_a_tiny_overfit_run(dataset, tmp_path):
 
 def fit_windows(dataset: Path, steps: int) -> tuple[float, float]:
     """Fit a small transformer to the training windows; -> (its final MPJPE, the mean-pose MPJPE) in mm, train set."""
-    from lifting.data import LiftingWindows, SequenceSource
-    from lifting.model import build_model
+    from spine3d.data.source import SequenceSource
+    from spine3d.lifting.data import LiftingWindows
+    from spine3d.lifting.model import build_model
 
     cfg = tiny_config(dropout=0.0, flip=0.0, dim=32)
     windows = LiftingWindows(SequenceSource(dataset, cfg.data.skeleton), "train", cfg.data, train=False)

@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from calibration import CameraRig, h36m_rig
+from spine3d.calibration import CameraRig, h36m_rig
 from spine3d.cli.main import main
 from spine3d.formats.h36m_npz import read_h36m_positions
 from spine3d.formats.merge import merged_sequences
 from spine3d.formats.simspine_h5 import ACTIONS, KINEMATIC_AXES, SimSpineH5
 from spine3d.skeletons import SIMSPINE_15, SIMSPINE_37, SPINE_9
-from spine3d.synth import generate as gen
-from spine3d.synth.actions import GENERATORS
-from spine3d.synth.body import HEIGHT_RANGE, body_dims, foot_contacts, marker_sites, subject_dims
-from spine3d.synth.kinematics import AXIS, build_chain, forward_kinematics, site_positions
-from spine3d.synth.locomotion import gait_pattern
-from spine3d.synth.motion import keyframes, smooth_noise, soft_clip, soft_min
-from spine3d.synth.placement import COLUMN_TOP, MARGIN_PX, capture_area, in_view
-from spine3d.synth.posture import limits_for, pelvis_angles, to_coordinates
+from spine3d.data.synth import generate as gen
+from spine3d.data.synth.actions import GENERATORS
+from spine3d.data.synth.body import HEIGHT_RANGE, body_dims, foot_contacts, marker_sites, subject_dims
+from spine3d.data.synth.kinematics import AXIS, build_chain, forward_kinematics, site_positions
+from spine3d.data.synth.locomotion import gait_pattern
+from spine3d.data.synth.motion import keyframes, smooth_noise, soft_clip, soft_min
+from spine3d.data.synth.placement import COLUMN_TOP, MARGIN_PX, capture_area, in_view
+from spine3d.data.synth.posture import limits_for, pelvis_angles, to_coordinates
 
 SUBJECTS = ("S1", "S9")
 ACTS = ("Walking", "SittingDown", "Greeting", "Purchases")

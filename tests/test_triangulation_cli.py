@@ -13,13 +13,14 @@ import h5py
 import numpy as np
 import pytest
 
-from calibration import CameraRig, h36m_rig
+from spine3d.calibration import CameraRig, h36m_rig
 from spine3d.cli.main import main
 from spine3d.errors import InputError
 from spine3d.formats.keypoints_npz import write_keypoints_npz
 from spine3d.formats.opensim import read_trc
-from triangulation.config import DEFAULT_CONFIG, TriangulationConfig, config_from_dict, load_config
-from triangulation.detections import pair_cameras
+from spine3d.triangulation.config import TriangulationConfig, config_from_dict, load_config
+from spine3d.typed_yaml import config_path
+from spine3d.triangulation.detections import pair_cameras
 
 T, J = 12, 25  # frames, BODY_25B keypoints
 RNG_SEED = 21
@@ -147,7 +148,7 @@ def test_camera_pairing_rules():
 
 
 def test_yaml_defaults_match_the_dataclasses():
-    assert load_config(DEFAULT_CONFIG) == TriangulationConfig()
+    assert load_config(config_path("triangulation")) == TriangulationConfig()
     for bad in ({"triangulation": {"treshold": 3}}, {"method": "svd"}, {"filter": {"order": "x"}},
                 {"triangulation": {"min_views": 1}}, {"extra": {}}):
         with pytest.raises(InputError):

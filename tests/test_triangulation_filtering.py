@@ -8,7 +8,7 @@ import pytest
 from scipy.signal import butter, filtfilt
 
 from spine3d.errors import InputError
-from triangulation.filtering import fill_gaps, lowpass, valid_runs
+from spine3d.triangulation.filtering import fill_gaps, lowpass, valid_runs
 
 RNG_SEED = 5
 

@@ -9,11 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from calibration import CameraRig, h36m_rig
+from spine3d.calibration import CameraRig, h36m_rig
 from spine3d.errors import InputError
-from triangulation import STATUS_NAMES, triangulate
-from triangulation.kernel import kernel_constants, solve_linear
-from triangulation.views import rig_constants
+from spine3d.triangulation import STATUS_NAMES, triangulate
+from spine3d.triangulation.kernel import kernel_constants, solve_linear
+from spine3d.triangulation.views import rig_constants
 
 from rigs import RIGS, fisheye
 

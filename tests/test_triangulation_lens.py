@@ -10,16 +10,16 @@ import cv2
 import numpy as np
 import pytest
 
-from calibration import CameraRig, h36m_rig
-from calibration.distortion import distort as reference_distort
-from calibration.distortion import undistort as reference_undistort
-from calibration.projection import pixels_to_normalized
-from triangulation import undistortion
-from triangulation.dlt import dlt, single_thread_matmul, solve_normal, view_normal_matrices
-from triangulation.lens import distort, lens_groups
-from triangulation.reprojection import pixel_errors
-from triangulation.undistortion import UNDISTORT_TOLERANCE, undistort
-from triangulation.views import normalized, prepare_views, rig_constants
+from spine3d.calibration import CameraRig, h36m_rig
+from spine3d.calibration.distortion import distort as reference_distort
+from spine3d.calibration.distortion import undistort as reference_undistort
+from spine3d.calibration.projection import pixels_to_normalized
+from spine3d.triangulation import undistortion
+from spine3d.triangulation.dlt import dlt, single_thread_matmul, solve_normal, view_normal_matrices
+from spine3d.triangulation.lens import distort, lens_groups
+from spine3d.triangulation.reprojection import pixel_errors
+from spine3d.triangulation.undistortion import UNDISTORT_TOLERANCE, undistort
+from spine3d.triangulation.views import normalized, prepare_views, rig_constants
 
 from rigs import RIGS, rational_rig
 
@@ -159,7 +159,7 @@ def test_pixel_errors_match_per_camera_projection(name):
 
 def test_dlt_matches_per_point_least_squares_with_distortion():
     """The summed normal matrices (one product over all views) give the per-point least-squares
-    solution of the weighted DLT rows built from calibration.undistort's coordinates; bool weights
+    solution of the weighted DLT rows built from spine3d.calibration.undistort's coordinates; bool weights
     are unit weights; the per-view matrices sum to the same thing."""
     rng = np.random.default_rng(RNG_SEED)
     rig = h36m_rig("S9")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from calibration import h36m_rig
-from triangulation.people import select_person
+from spine3d.calibration import h36m_rig
+from spine3d.triangulation.people import select_person
 
 RNG_SEED = 3
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-from calibration import Camera, CameraRig, h36m_rig
-from triangulation import STATUS_NAMES, triangulate
-from triangulation.dlt import view_normal_matrices
-from triangulation.ransac import consensus, refit
-from triangulation.refine import evaluate, refine
-from triangulation.views import prepare_views, rig_constants
+from spine3d.calibration import Camera, CameraRig, h36m_rig
+from spine3d.triangulation import STATUS_NAMES, triangulate
+from spine3d.triangulation.dlt import view_normal_matrices
+from spine3d.triangulation.ransac import consensus, refit
+from spine3d.triangulation.refine import evaluate, refine
+from spine3d.triangulation.views import prepare_views, rig_constants
 
 RNG_SEED = 11
 
@@ -194,7 +194,7 @@ def test_two_disagreeing_pairs_are_ambiguous():
 
 
 def test_uniform_hash_is_uniform_and_deterministic():
-    from triangulation.ransac import uniform_hash
+    from spine3d.triangulation.ransac import uniform_hash
 
     u = uniform_hash(7, np.arange(100_000), 4)
     assert u.shape == (4, 100_000) and (u >= 0).all() and (u < 1).all()

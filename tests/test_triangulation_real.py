@@ -13,11 +13,11 @@ import logging
 import numpy as np
 import pytest
 
-from calibration import CameraRig
+from spine3d.calibration import CameraRig
 from spine3d.skeletons import BODY_25B
-from triangulation import TriangulationConfig, triangulate
-from triangulation.detections import load_detections
-from triangulation.pipeline import reconstruct
+from spine3d.triangulation import TriangulationConfig, triangulate
+from spine3d.triangulation.detections import load_detections
+from spine3d.triangulation.pipeline import reconstruct
 
 
 @pytest.fixture(scope="module")

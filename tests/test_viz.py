@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from calibration.camera import Camera
-from calibration.rig import CameraRig
+from spine3d.calibration.camera import Camera
+from spine3d.calibration.rig import CameraRig
 from spine3d.cli.main import main as cli_main
 from spine3d.cli.visualize import match_skeleton, parse_frames
 from spine3d.errors import InputError

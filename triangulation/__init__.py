@@ -7,14 +7,15 @@ Public API::
     result.num_views (T, J), result.status (T, J) (index into STATUS_NAMES)
 """
 
-from triangulation.config import (
+from spine3d.triangulation.config import (
     FilterOptions,
     PeopleOptions,
     TriangulationConfig,
     TriangulationOptions,
     load_config,
 )
-from triangulation.core import STATUS_NAMES, Triangulation, triangulate
+from spine3d.triangulation.core import Triangulation, triangulate
+from spine3d.triangulation.status import STATUS_NAMES
 
 __all__ = ["STATUS_NAMES", "FilterOptions", "PeopleOptions", "Triangulation", "TriangulationConfig",
            "TriangulationOptions", "load_config", "triangulate"]

@@ -7,22 +7,19 @@ The YAML file documents every value with its unit; :func:`load_config` maps it o
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import yaml
-
 from spine3d.errors import InputError
+from spine3d.typed_yaml import config_path, from_mapping, load_yaml
 
 Method = Literal["dlt", "weighted", "ransac"]
 METHODS: tuple[str, ...] = ("dlt", "weighted", "ransac")
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "triangulation.yaml"
 
 
 @dataclass(frozen=True)
 class TriangulationOptions:
-    """Options of :func:`triangulation.triangulate` (keyword arguments of the same names).
+    """Options of :func:`spine3d.triangulation.triangulate` (keyword arguments of the same names).
 
     Attributes:
         confidence_threshold: detector confidence (0-1) below which a view never votes.
@@ -38,7 +35,7 @@ class TriangulationOptions:
         refine: Levenberg-Marquardt refinement of the reprojection error on the inliers.
         refine_iterations: LM iterations (each never increases the weighted error).
         seed: random seed of the view sampling (only used when C > max_pair_views).
-        compiled: run "dlt" and "weighted" through the compiled kernel (:mod:`triangulation.kernel`,
+        compiled: run "dlt" and "weighted" through the compiled kernel (:mod:`spine3d.triangulation.kernel`,
             same results as the numpy path to rounding, ~5x faster in the benchmark); False: the numpy
             reference path.
         chunk_size: points per work unit (cache-sized; also the progress-bar step).
@@ -89,14 +86,13 @@ class TriangulationOptions:
             return max(1, os.cpu_count() or 1)
 
     def updated(self, **options: Any) -> "TriangulationOptions":
-        """A copy with some options changed; unknown names raise InputError."""
-        _check_keys(options, type(self), "triangulation option")
-        return replace(self, **_typed(options, type(self), "triangulation option"))
+        """A copy with some options changed; unknown names and values of the wrong type raise InputError."""
+        return from_mapping(type(self), {**asdict(self), **options}, "triangulation")
 
 
 @dataclass(frozen=True)
 class PeopleOptions:
-    """Choice of one person among several detections per frame (see :mod:`triangulation.people`).
+    """Choice of one person among several detections per frame (see :mod:`spine3d.triangulation.people`).
 
     Attributes:
         threshold: px, a camera's candidate agrees with a 2-view hypothesis when the median
@@ -114,7 +110,7 @@ class PeopleOptions:
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """Temporal post-processing, both steps off by default (see :mod:`triangulation.filtering`).
+    """Temporal post-processing, both steps off by default (see :mod:`spine3d.triangulation.filtering`).
 
     Attributes:
         gap_fill: fill gaps by linear interpolation.
@@ -148,60 +144,14 @@ class TriangulationConfig:
         return asdict(self)
 
 
-def _check_keys(values: dict, cls: type, where: str, path: Any = None) -> None:
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise InputError(f"unknown {where} {', '.join(map(repr, unknown))}; expected {', '.join(sorted(known))}", path)
-
-
 def config_from_dict(data: dict[str, Any], path: Any = None) -> TriangulationConfig:
     """Build a :class:`TriangulationConfig` from nested dicts (as read from the YAML)."""
-    if not isinstance(data, dict):
-        raise InputError("the triangulation config must be a mapping", path)
-    _check_keys(data, TriangulationConfig, "config section", path)
-    method = data.get("method", "ransac")
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}", path)
-    parts: dict[str, Any] = {"method": method}
-    for name, cls in (("triangulation", TriangulationOptions), ("people", PeopleOptions), ("filter", FilterOptions)):
-        section = data.get(name) or {}
-        if not isinstance(section, dict):
-            raise InputError(f"config section {name!r} must be a mapping", path)
-        _check_keys(section, cls, f"key in [{name}]", path)
-        try:
-            parts[name] = cls(**_typed(section, cls, name))
-        except InputError as exc:
-            raise InputError(str(exc), path) from None
-        except TypeError as exc:
-            raise InputError(f"[{name}]: {exc}", path) from None
-    return TriangulationConfig(**parts)
-
-
-def _typed(values: dict[str, Any], cls: type, where: str) -> dict[str, Any]:
-    """Check each value against the type of its field's default (ints are accepted for floats)."""
-    defaults = cls()
-    out = {}
-    for key, value in values.items():
-        kind = type(getattr(defaults, key))
-        ok = isinstance(value, bool) if kind is bool else (
-            isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float else
-            isinstance(value, int) and not isinstance(value, bool) if kind is int else isinstance(value, kind))
-        if not ok:
-            raise InputError(f"[{where}] {key} must be {kind.__name__}, got {value!r}")
-        out[key] = float(value) if kind is float else value
-    return out
+    try:
+        return from_mapping(TriangulationConfig, data, "config")
+    except InputError as exc:
+        raise InputError(str(exc), path) from None
 
 
 def load_config(path: str | os.PathLike | None = None) -> TriangulationConfig:
-    """Read a triangulation YAML (default: ``configs/triangulation.yaml``; built-in defaults if absent)."""
-    if path is None and not DEFAULT_CONFIG.is_file():
-        return TriangulationConfig()
-    path = Path(path or DEFAULT_CONFIG)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid YAML ({' '.join(str(exc).split())})", path) from None
-    return config_from_dict(data or {}, path)
+    """Read a triangulation YAML (default: the shipped ``configs/triangulation.yaml``)."""
+    return load_yaml(TriangulationConfig, config_path(path or "triangulation"))

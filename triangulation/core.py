@@ -2,8 +2,8 @@
 
 Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; chunks run on a
 thread pool (numpy and the compiled kernel release the GIL; BLAS products are kept on the calling
-thread, see :data:`triangulation.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
-compiled per-point kernel (:mod:`triangulation.kernel`) when the lenses allow, else, like
+thread, see :data:`spine3d.triangulation.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
+compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else, like
 "ransac", through the numpy solvers. Nothing loops over frames, joints or points in Python: the
 only Python loops are over chunks, cameras, camera pairs and iterations.
 """
@@ -18,18 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from calibration import CameraRig
+from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
-from triangulation.config import METHODS, Method, TriangulationOptions
-from triangulation.dlt import dlt, view_normal_matrices
-from triangulation.ransac import consensus, refit
-from triangulation.refine import refine
-from triangulation.reprojection import pixel_errors
-from triangulation.views import RigConstants, prepare_views, rig_constants
+from spine3d.triangulation.config import METHODS, Method, TriangulationOptions
+from spine3d.triangulation.dlt import dlt, view_normal_matrices
+from spine3d.triangulation.ransac import consensus, refit
+from spine3d.triangulation.refine import refine
+from spine3d.triangulation.reprojection import pixel_errors
+from spine3d.triangulation.status import AMBIGUOUS, DEGENERATE, NO_CONSENSUS, OK, STATUS_NAMES, TOO_FEW_VIEWS
+from spine3d.triangulation.views import RigConstants, prepare_views, rig_constants
 
-
-STATUS_NAMES: tuple[str, ...] = ("ok", "too_few_views", "no_consensus", "degenerate", "ambiguous")
-OK, TOO_FEW_VIEWS, NO_CONSENSUS, DEGENERATE, AMBIGUOUS = range(5)
 _ALLOCATOR_BLOCK = 16 * 2 ** 20  # bytes; see _raise_allocator_thresholds
 
 
@@ -167,11 +165,11 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
 
 def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions) -> Callable[..., Any] | None:
     """``kernel(uv, conf, start, stop, out)`` solving points start:stop of the linear methods with the
-    compiled kernel (:mod:`triangulation.kernel`), or None for the numpy path (RANSAC, lens models
+    compiled kernel (:mod:`spine3d.triangulation.kernel`), or None for the numpy path (RANSAC, lens models
     the kernel lacks, ``compiled=False``)."""
     if method == "ransac" or not opts.compiled:
         return None
-    from triangulation.kernel import kernel_constants, solve_linear  # numba: imported on first use
+    from spine3d.triangulation.kernel import kernel_constants, solve_linear  # numba: imported on first use
 
     kc = kernel_constants(const)
     if kc is None:

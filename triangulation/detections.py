@@ -3,7 +3,7 @@
 Camera folders are matched to calibration sections by the number in their names (folder
 ``cam01_json`` <-> section ``cam_01``) when every folder and every camera carries a distinct
 number and the numbers are the same on both sides; otherwise by sorted order. Frames with several
-people go through :func:`triangulation.people.select_person`.
+people go through :func:`spine3d.triangulation.people.select_person`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration import CameraRig
+from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
 from spine3d.formats.keypoints_npz import read_keypoints_npz
 from spine3d.formats.openpose_json import read_openpose_folders
 from spine3d.skeletons import Skeleton
-from triangulation.config import PeopleOptions
-from triangulation.people import select_person
+from spine3d.triangulation.config import PeopleOptions
+from spine3d.triangulation.people import select_person
 
 _NUMBER = re.compile(r"\d+")
 

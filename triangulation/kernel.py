@@ -20,7 +20,7 @@ multiply-adds, another summation order), never in a mask or a status in the test
 Supported lenses: no distortion and the radial-tangential models (:data:`lens.RADIAL_TANGENTIAL`);
 other models (fisheye) use the numpy path. Compiled once per installation (``cache=True``; the
 first call of a fresh install takes ~10 s) and releases the GIL, so the chunks of
-:func:`triangulation.triangulate` run on all worker threads.
+:func:`spine3d.triangulation.triangulate` run on all worker threads.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from triangulation.core import DEGENERATE, OK, TOO_FEW_VIEWS
-from triangulation.dlt import _AT_INFINITY, POWER_STEPS
-from triangulation.lens import RADIAL_TANGENTIAL
-from triangulation.undistortion import UNDISTORT_TOLERANCE
-from triangulation.views import RigConstants
+from spine3d.triangulation.status import DEGENERATE, OK, TOO_FEW_VIEWS
+from spine3d.triangulation.dlt import _AT_INFINITY, POWER_STEPS
+from spine3d.triangulation.lens import RADIAL_TANGENTIAL
+from spine3d.triangulation.undistortion import UNDISTORT_TOLERANCE
+from spine3d.triangulation.views import RigConstants
 
 # lens table columns (one row per camera); MODEL: 0 no distortion, 1 radial-tangential
 MODEL, K1, K2, K3, K4, K5, K6, P1, P2, AP1, AP2, CP1, CP2, RATIONAL, TOLERANCE = range(15)
@@ -96,7 +96,7 @@ def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: i
                  out: dict[str, np.ndarray], *, weighted: bool, threshold: float,
                  min_views: int) -> tuple[np.ndarray, bool]:
     """Linear triangulation of points ``start:stop``, written into ``out`` (the arrays of
-    :func:`triangulation.triangulate`: points (N, 3), inliers (C, N), reprojection_error (N,),
+    :func:`spine3d.triangulation.triangulate`: points (N, 3), inliers (C, N), reprojection_error (N,),
     num_views (N,), status (N,), view_errors (C, N)).
 
     Args:
@@ -110,7 +110,7 @@ def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: i
     Returns:
         (k,) int64 indices of the points whose undistortion failed its check somewhere (their
         outputs are not written: the caller solves them with the numpy path), and whether the
-        input holds values :func:`triangulation.triangulate` rejects (an infinite pixel, a
+        input holds values :func:`spine3d.triangulation.triangulate` rejects (an infinite pixel, a
         confidence that is negative or not finite; the caller reports them).
     """
     repair = np.zeros(stop - start, dtype=np.bool_)

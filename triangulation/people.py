@@ -19,10 +19,10 @@ from itertools import combinations
 
 import numpy as np
 
-from calibration import CameraRig
-from triangulation.core import triangulate
-from triangulation.dlt import solve_normal, view_normal_matrices
-from triangulation.views import normalized, rig_constants, undistort_views
+from spine3d.calibration import CameraRig
+from spine3d.triangulation.core import triangulate
+from spine3d.triangulation.dlt import solve_normal, view_normal_matrices
+from spine3d.triangulation.views import normalized, rig_constants, undistort_views
 
 
 @dataclass(frozen=True, eq=False)

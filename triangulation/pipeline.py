@@ -11,14 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration import CameraRig
+from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
 from spine3d.io import atomic_path
 from spine3d.skeletons import Skeleton
-from triangulation.config import TriangulationConfig
-from triangulation.core import STATUS_NAMES, Triangulation, triangulate
-from triangulation.detections import Detections
-from triangulation.filtering import fill_gaps, lowpass
+from spine3d.triangulation.config import TriangulationConfig
+from spine3d.triangulation.core import Triangulation, triangulate
+from spine3d.triangulation.status import STATUS_NAMES
+from spine3d.triangulation.detections import Detections
+from spine3d.triangulation.filtering import fill_gaps, lowpass
 
 OUTPUT_SUFFIXES = (".trc", ".npz", ".h5", ".hdf5")
 

@@ -3,7 +3,7 @@
 Minimises, per point, ``E(X) = sum_c w_c^2 |S_c (pi_c(X) - x_c)|^2`` over the inlier views, with
 ``pi_c`` the pinhole projection to normalised coordinates, ``x_c`` the undistorted observation,
 ``S_c`` the pixel-whitening map of the observation (distortion to first order, see
-:mod:`triangulation.reprojection`) and ``w_c`` the detector confidence (the DLT's row weight).
+:mod:`spine3d.triangulation.reprojection`) and ``w_c`` the detector confidence (the DLT's row weight).
 
 The Jacobian is analytic: in the camera frame ``d pi / d X_cam = (1/z) [[1, 0, -u], [0, 1, -v]]``,
 so ``J_cam = S d pi / d X_cam`` is a 2x3 matrix per view; the normal matrix is
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from triangulation.reprojection import camera_points
-from triangulation.views import RigConstants, Views
+from spine3d.triangulation.reprojection import camera_points
+from spine3d.triangulation.views import RigConstants, Views
 
 INITIAL_DAMPING = 1e-3  # lambda of (H + lambda diag(H)) at the first step
 _UP3 = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # order of symmetric 3x3 entries

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from spine3d.io import write_text_atomic
-from triangulation.pipeline import Reconstruction
+from spine3d.triangulation.pipeline import Reconstruction
 
 
 def build_report(recon: Reconstruction, inputs: dict[str, Any] | None = None) -> dict[str, Any]:

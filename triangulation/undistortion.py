@@ -5,17 +5,17 @@ camera's fitted inverse radial factor (:func:`_start`; within 0.06 px of the ans
 Human3.6M image); one Newton step with the analytic Jacobian (quadratic convergence) brings it
 within 1e-6 px; every result is then checked by re-distorting it. Points more than
 ``UNDISTORT_TOLERANCE`` px from their observation (far outside the image, where the fit does not
-hold, or extreme lenses) get ``REPAIR_STEPS`` more Newton steps, then :func:`calibration.undistort`
+hold, or extreme lenses) get ``REPAIR_STEPS`` more Newton steps, then :func:`spine3d.calibration.undistort`
 (Newton with numerical Jacobians from the observation, the reference inverse). Other models
-(fisheye) go through :func:`calibration.undistort` directly.
+(fisheye) go through :func:`spine3d.calibration.undistort` directly.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from calibration.distortion import undistort as generic_undistort
-from triangulation.lens import RADIAL_TANGENTIAL, LensGroup, distort
+from spine3d.calibration.distortion import undistort as generic_undistort
+from spine3d.triangulation.lens import RADIAL_TANGENTIAL, LensGroup, distort
 
 UNDISTORT_TOLERANCE = 1e-4  # px; every undistorted point re-distorts at most this far from its observation
 REPAIR_STEPS = 3  # extra Newton steps for the points that fail the check, before the generic solver
@@ -131,7 +131,7 @@ def _repair(g: LensGroup, x: np.ndarray, y: np.ndarray, xd: np.ndarray, yd: np.n
 
 
 def _generic(g: LensGroup, xd: np.ndarray, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`calibration.undistort` (Newton with numerical Jacobians, any model), camera by camera."""
+    """:func:`spine3d.calibration.undistort` (Newton with numerical Jacobians, any model), camera by camera."""
     x, y = np.empty_like(xd), np.empty_like(yd)
     for row in range(xd.shape[0]):  # loop over cameras
         xy = generic_undistort(np.stack([xd[row], yd[row]], axis=-1), g.dist[row], g.model)

@@ -10,7 +10,7 @@ coordinates (x/z, y/z), of order 1, and the unknown point is expressed as
 RMS distance to it, so that ``X'`` is of order 1 for anything the rig films.
 
 Undistortion: :mod:`.undistortion` (fitted start, one analytic Newton step, every result checked
-to ``UNDISTORT_TOLERANCE`` px, fallback to :func:`calibration.undistort`), batched over the cameras
+to ``UNDISTORT_TOLERANCE`` px, fallback to :func:`spine3d.calibration.undistort`), batched over the cameras
 of each distortion model (:mod:`.lens`).
 """
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibration import CameraRig
-from calibration.distortion import distort as generic_distort
-from triangulation import lens
-from triangulation.lens import LensGroup, lens_groups
-from triangulation.undistortion import undistort
+from spine3d.calibration import CameraRig
+from spine3d.calibration.distortion import distort as generic_distort
+from spine3d.triangulation import lens
+from spine3d.triangulation.lens import LensGroup, lens_groups
+from spine3d.triangulation.undistortion import undistort
 
 _FD_STEP = 1e-7  # forward-difference step on normalised coordinates for the Jacobian of other models
 _UPPER = ((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3))
@@ -190,7 +190,7 @@ def whitening(const: RigConstants, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(C, n) undistorted normalised -> (4, C, n) entries s00, s01, s10, s11 of S = K_2x2 d(distort)/d(xy).
 
     Analytic Jacobians for the radial-tangential models; forward differences of
-    :func:`calibration.distort` for the others (relative error ~1e-7, far below what a pixel
+    :func:`spine3d.calibration.distort` for the others (relative error ~1e-7, far below what a pixel
     threshold or a least-squares weight can notice).
     """
     j00, j01, j10, j11 = _per_group(const.lenses, _jacobian, x, y)

@@ -17,13 +17,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from evaluation import EvalResult
-from lifting.checkpoint import load_checkpoint
-from lifting.config import TrainConfig
-from lifting.data import SequenceSource, eval_sequences
-from lifting.evaluate import evaluate_lifter
-from lifting.infer import lift_sequence
-from lifting.train import Trainer
+from spine3d.evaluation import EvalResult
+from spine3d.lifting.checkpoint import load_checkpoint
+from spine3d.lifting.config import TrainConfig
+from spine3d.data.source import SequenceSource
+from spine3d.lifting.data import eval_sequences
+from spine3d.lifting.evaluate import evaluate_lifter
+from spine3d.lifting.infer import lift_sequence
+from spine3d.lifting.train import Trainer
 
 logger = logging.getLogger(__name__)
 

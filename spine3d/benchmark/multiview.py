@@ -4,7 +4,7 @@ For every test sequence the 3D markers are projected with the subject's own came
 camera model of the file), giving the *oracle* 2D; the *detected* 2D is either the user's
 detections or the seeded detector-noise model applied per camera (the same draws as the lifter's
 "detected" protocol, so both parts score against the same 2D). Each method's reconstruction is
-scored in world coordinates (absolute MPJPE; P-MPJPE) by :func:`evaluation.evaluate`.
+scored in world coordinates (absolute MPJPE; P-MPJPE) by :func:`spine3d.evaluation.evaluate`.
 
 A second sweep plants gross outliers (uniformly random pixels, confidence 1: the case confidence
 weighting cannot catch) at several ratios on top of 2 px Gaussian noise, for the robustness figure.
@@ -20,12 +20,14 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from calibration import CameraRig
-from evaluation import EvalResult, evaluate
-from lifting.data import DetectionsFile, SequenceSource, camera_keypoints
-from lifting.config import DataConfig
-from spine3d.detector_noise import derive_seed
-from triangulation import triangulate
+from spine3d.calibration import CameraRig
+from spine3d.evaluation import EvalResult, evaluate
+from spine3d.data.config import DataConfig
+from spine3d.data.detections import DetectionsFile
+from spine3d.data.detector_noise import derive_seed
+from spine3d.data.protocol import camera_keypoints
+from spine3d.data.source import SequenceSource
+from spine3d.triangulation import triangulate
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Benchmark report: ``report.md`` (SIMSPINE-style tables), ``report.json`` (every number), figures.
 
-Every number comes from :class:`evaluation.EvalResult` objects computed by the shared
+Every number comes from :class:`spine3d.evaluation.EvalResult` objects computed by the shared
 ``evaluation`` module; this module only lays them out.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evaluation import EvalResult
+from spine3d.evaluation import EvalResult
 from spine3d import viz
 from spine3d.benchmark.monocular import MonocularResults
 from spine3d.benchmark.multiview import MultiViewResults

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import torch
 
-from lifting.config import DataConfig, TrainConfig, load_config
-from lifting.data import SequenceSource
+from spine3d.data.config import DataConfig
+from spine3d.data.source import SequenceSource
+from spine3d.lifting.config import TrainConfig, load_config
 from spine3d import __version__
 from spine3d.benchmark.monocular import MonocularResults, run_monocular
 from spine3d.benchmark.multiview import MultiViewResults, run_multiview
 from spine3d.benchmark.report import write_report
 from spine3d.errors import InputError
 from spine3d.formats.simspine_h5 import SimSpineH5
-from spine3d.synth import ensure_default_dataset, generate_dataset
+from spine3d.data.synth import ensure_default_dataset, generate_dataset
 
 logger = logging.getLogger(__name__)
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "lifting"
 QUICK_SUBJECTS = ("S1", "S9")  # one training and one test subject
 QUICK_ACTIONS = ("Walking", "SittingDown", "Greeting")
 
@@ -36,7 +36,7 @@ class BenchmarkSettings:
         data: SIMSPINE dataset folder or ``simspine.h5``; None: the built-in synthetic data.
         h36m: Human3.6M ``data_3d_h36m.npz`` to merge the 37-keypoint skeleton (None: 15 markers).
         detections: 2D detections of the "detected" protocol: an npz keyed ``subject/action/camera``
-            or a directory of per-camera OpenPose / SpinePose JSON folders (:mod:`lifting.detections`).
+            or a directory of per-camera OpenPose / SpinePose JSON folders (:mod:`spine3d.data.detections`).
         detections_skeleton: layout of the detections (None: npz ``skeleton`` entry / JSON keypoint count).
         checkpoint: a trained lifter to score instead of training one per protocol.
         config: lifter config YAML (default: small; quick: tiny). epochs: training epochs override.
@@ -77,7 +77,7 @@ def resolve_data(settings: BenchmarkSettings) -> Path:
 
 
 def lifter_config(settings: BenchmarkSettings) -> TrainConfig:
-    path = settings.config or CONFIGS / ("tiny.yaml" if settings.quick else "benchmark.yaml")
+    path = settings.config or ("tiny" if settings.quick else "benchmark")
     cfg = load_config(path)
     skeleton = "simspine37" if settings.h36m is not None else cfg.data.skeleton
     if settings.detections is None:

@@ -91,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _intrinsics(args: argparse.Namespace) -> int:
-    from calibration import CameraRig
-    from calibration.boards import CharucoBoard, Checkerboard, parse_board_size
-    from calibration.intrinsics import calibrate_images
+    from spine3d.calibration import CameraRig
+    from spine3d.calibration.boards import CharucoBoard, Checkerboard, parse_board_size
+    from spine3d.calibration.intrinsics import calibrate_images
     from spine3d.errors import InputError
 
     names = args.names or [f"cam_{i + 1:02d}" for i in range(len(args.images))]
@@ -125,8 +125,8 @@ def _intrinsics(args: argparse.Namespace) -> int:
 
 
 def _extrinsics(args: argparse.Namespace) -> int:
-    from calibration import CameraRig
-    from calibration.extrinsics import reprojection_errors, solve_pnp
+    from spine3d.calibration import CameraRig
+    from spine3d.calibration.extrinsics import reprojection_errors, solve_pnp
     from spine3d.errors import InputError
 
     rig = CameraRig.from_toml(args.calib)
@@ -159,9 +159,9 @@ def _extrinsics(args: argparse.Namespace) -> int:
 
 
 def _refine(args: argparse.Namespace) -> int:
-    from calibration import CameraRig
-    from calibration.bundle import bundle_adjust
-    from calibration.rotations import rotmat_to_rotvec
+    from spine3d.calibration import CameraRig
+    from spine3d.calibration.bundle import bundle_adjust
+    from spine3d.calibration.rotations import rotmat_to_rotvec
     from spine3d.errors import InputError
     from spine3d.formats.keypoints_npz import read_keypoints_npz
 

@@ -26,8 +26,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 def run(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("onnx") is None:
         raise InputError("ONNX export needs the 'onnx' package: pip install 'spine3d[onnx]'")
-    from lifting.checkpoint import load_checkpoint
-    from lifting.onnx_export import export_onnx, max_onnx_difference
+    from spine3d.lifting.checkpoint import load_checkpoint
+    from spine3d.lifting.onnx_export import export_onnx, max_onnx_difference
 
     model, cfg, skeleton = load_checkpoint(args.checkpoint)
     frames = args.frames or cfg.data.frames

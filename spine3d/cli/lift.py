@@ -43,9 +43,9 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from lifting.checkpoint import load_checkpoint
-    from lifting.infer import lift_sequence
-    from lifting.inputs import load_lift_input
+    from spine3d.lifting.checkpoint import load_checkpoint
+    from spine3d.lifting.infer import lift_sequence
+    from spine3d.lifting.inputs import load_lift_input
     from spine3d.io import atomic_path
 
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
 
 def run(args: argparse.Namespace) -> int:
     from spine3d.formats.simspine_h5 import ACTIONS
-    from spine3d.synth.generate import (DEFAULT_SECONDS, H5_NAME, H36M_NAME, SUBJECTS, default_dataset_dir,
+    from spine3d.data.synth.generate import (DEFAULT_SECONDS, H5_NAME, H36M_NAME, SUBJECTS, default_dataset_dir,
                                         generate_dataset)
 
     out = generate_dataset(args.out or default_dataset_dir(), subjects=args.subjects or SUBJECTS,

@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
     import torch.distributed as dist
 
-    from lifting.config import load_config, save_config
-    from lifting.distributed import DistInfo, barrier, env_world_size, init_from_env
-    from lifting.train import Trainer
+    from spine3d.lifting.config import load_config, save_config
+    from spine3d.lifting.distributed import DistInfo, barrier, env_world_size, init_from_env
+    from spine3d.lifting.train import Trainer
 
     cfg = load_config(args.config)
     if args.epochs is not None and args.epochs < 1:
@@ -97,7 +97,7 @@ def _dataset(data: Path | None, info, barrier) -> Path:
     """The dataset folder; without --data, the synthetic default (generated once, by rank 0)."""
     if data is not None:
         return data
-    from spine3d.synth import ensure_default_dataset
+    from spine3d.data.synth import ensure_default_dataset
 
     if info.is_main:
         path = ensure_default_dataset()
@@ -109,10 +109,10 @@ def _dataset(data: Path | None, info, barrier) -> Path:
 
 def _final_report(out: Path, data: Path) -> None:
     """Score best.pt (or last.pt) on every test frame with and without flip TTA; write eval.json, print tables."""
-    from evaluation import format_table
-    from lifting.evaluate import evaluate_checkpoint, write_results
+    from spine3d.evaluation import format_table
+    from spine3d.lifting.evaluate import evaluate_checkpoint, write_results
 
-    from lifting.checkpoint import read_checkpoint
+    from spine3d.lifting.checkpoint import read_checkpoint
 
     ckpt = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
     epoch = read_checkpoint(ckpt)["epoch"]

@@ -37,12 +37,12 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace) -> int:
-    from calibration import CameraRig
+    from spine3d.calibration import CameraRig
     from spine3d.skeletons import get_skeleton
-    from triangulation.config import load_config
-    from triangulation.detections import load_detections
-    from triangulation.pipeline import check_output_paths, reconstruct, write_outputs
-    from triangulation.report import build_report, write_report
+    from spine3d.triangulation.config import load_config
+    from spine3d.triangulation.detections import load_detections
+    from spine3d.triangulation.pipeline import check_output_paths, reconstruct, write_outputs
+    from spine3d.triangulation.report import build_report, write_report
 
     config = load_config(args.config)
     if args.method:

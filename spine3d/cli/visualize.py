@@ -184,7 +184,7 @@ def _overlay(args, seq: Sequence3D, points: np.ndarray, skeleton: Skeleton, fps:
     if seq.frame != "world":
         raise InputError("a video overlay needs world-frame points ('points' or a TRC); 'points_3d' is "
                          "root-relative in the camera frame", args.input)
-    from calibration.rig import CameraRig
+    from spine3d.calibration.rig import CameraRig
     from spine3d.viz.overlay import overlay_on_video
 
     rig = CameraRig.from_toml(args.calib)

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from tqdm import tqdm
 
-from calibration.camera import Camera
+from spine3d.calibration.camera import Camera
 from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton
 from spine3d.viz.charts import SPINE_COLOR, new_figure, save_figure

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spine3d.synth.body import BodyDims
-from spine3d.synth.motion import periodic_curve, smooth_noise
-from spine3d.synth.placement import Area
-from spine3d.synth.posture import Posture, new_posture
+from spine3d.data.synth.body import BodyDims
+from spine3d.data.synth.motion import periodic_curve, smooth_noise
+from spine3d.data.synth.placement import Area
+from spine3d.data.synth.posture import Posture, new_posture
 
 # Joint angles (deg) at 0, 10, ..., 90 % of the gait cycle from right heel strike, one row per
 # relative stride length in STRIDE_SCALES.

@@ -7,7 +7,7 @@ smooth signals (:mod:`.motion`); the person is placed on the floor inside the vo
 Human3.6M cameras see (:mod:`.placement`); :mod:`.generate` writes ``simspine.h5``,
 ``h36m/data_3d_h36m.npz`` and ``cameras/Calib_<S>.toml``.
 
-Names below are importable from ``spine3d.synth`` directly (loaded on first use).
+Names below are importable from ``spine3d.data.synth`` directly (loaded on first use).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import numpy as np
 
 from scipy.ndimage import gaussian_filter1d
 
-from calibration import CameraRig
-from spine3d.synth.motion import soft_min
+from spine3d.calibration import CameraRig
+from spine3d.data.synth.motion import soft_min
 
 COLUMN_TOP = 2.0  # m, top of the column that must stay in view (the tallest head is 1.95 m)
 MARGIN_PX = 30.0  # px, distance the column keeps from the image borders

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spine3d.synth.motion import stable_rng
+from spine3d.data.synth.motion import stable_rng
 
 HEIGHT_RANGE = (1.50, 1.95)  # m, stature of the synthetic subjects
 

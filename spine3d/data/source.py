@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from calibration import CameraRig
+from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
 from spine3d.formats.h36m_npz import read_h36m_positions
 from spine3d.formats.merge import merged_sequences

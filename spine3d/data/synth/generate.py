@@ -24,19 +24,19 @@ from typing import Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from calibration import h36m_rig
+from spine3d.calibration import h36m_rig
 from spine3d.errors import InputError
 from spine3d.formats.h36m_npz import write_h36m_positions
 from spine3d.formats.simspine_h5 import (ACTIONS, TEST_SUBJECTS, TRAIN_SUBJECTS, RigArrays, SimSpineSequence,
                                          write_simspine_h5)
 from spine3d.io import write_text_atomic
 from spine3d.skeletons import SIMSPINE_15
-from spine3d.synth.actions import GENERATORS
-from spine3d.synth.body import foot_contacts, h36m_sites, marker_sites, subject_dims
-from spine3d.synth.kinematics import AXIS, Chain, build_chain, forward_kinematics, site_positions
-from spine3d.synth.motion import stable_rng
-from spine3d.synth.placement import CONTACT_SMOOTHING, Area, capture_area, floor_lift, in_view
-from spine3d.synth.posture import to_coordinates
+from spine3d.data.synth.actions import GENERATORS
+from spine3d.data.synth.body import foot_contacts, h36m_sites, marker_sites, subject_dims
+from spine3d.data.synth.kinematics import AXIS, Chain, build_chain, forward_kinematics, site_positions
+from spine3d.data.synth.motion import stable_rng
+from spine3d.data.synth.placement import CONTACT_SMOOTHING, Area, capture_area, floor_lift, in_view
+from spine3d.data.synth.posture import to_coordinates
 
 logger = logging.getLogger(__name__)
 

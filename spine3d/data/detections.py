@@ -11,7 +11,7 @@ in the data skeleton's order; NaN u, v or a non-finite confidence mark a missed 
 - **directory** ``DIR``: one folder of per-frame OpenPose JSON files per item, as written by
   ``spinepose --save-path`` or OpenPose for one video, at ``DIR/<subject>/<action>/<camera>/`` or
   ``DIR/<subject>/<action>.<camera>/`` (Human3.6M video stems, e.g. ``S9/Walking 1.54138969/``);
-  see :mod:`lifting.detections_json` for camera names, frames and people.
+  see :mod:`spine3d.data.detections_json` for camera names, frames and people.
 
 A layout given explicitly (``layout``: ``data.detections_skeleton``, ``--detections-skeleton``)
 overrides the npz's ``skeleton`` entry and the JSON keypoint count. Joints are remapped into the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lifting.detections_json import JsonDetections
+from spine3d.data.detections_json import JsonDetections
 from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton, get_skeleton, remap
 

@@ -1,7 +1,7 @@
 """Building blocks of the stationary actions: arm presets, states, idle motion, standing and seated legs.
 
 A stationary action is a :class:`Plan` whose feet stay on one floor spot while the body holds or
-moves between random *states* (channel ranges, :func:`~spine3d.synth.motion.state_sequence`) on
+moves between random *states* (channel ranges, :func:`~spine3d.data.synth.motion.state_sequence`) on
 top of an idle layer of small smooth motion, so the spine always moves.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spine3d.synth.motion import smooth_noise, state_sequence
-from spine3d.synth.placement import Area
-from spine3d.synth.posture import Posture, new_posture
+from spine3d.data.synth.motion import smooth_noise, state_sequence
+from spine3d.data.synth.placement import Area
+from spine3d.data.synth.posture import Posture, new_posture
 
 ARM_DOFS = ("arm_flex", "arm_add", "arm_rot", "elbow_flex", "pro_sup", "wrist_flex", "wrist_dev")
 # Arm postures (deg, ARM_DOFS order). "mouth", "ear" and "camera" were solved by inverse kinematics
@@ -35,7 +35,7 @@ class Plan:
     """A generated motion before placement.
 
     Attributes:
-        posture: channel -> (T,) (see :mod:`spine3d.synth.posture`).
+        posture: channel -> (T,) (see :mod:`spine3d.data.synth.posture`).
         heading: (T,) rad, facing direction about the vertical (0 = world +y).
         floor: (T, 2) m world x, y: where the feet stay (planted) or the pelvis goes (walking).
         planted: True when the feet are anchored (the pelvis follows), False for locomotion.

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spine3d.formats.simspine_h5 import KINEMATIC_AXES
-from spine3d.synth.body import SPINE_SEGMENTS, BodyDims
+from spine3d.data.synth.body import SPINE_SEGMENTS, BodyDims
 
 AXIS = {name: i for i, name in enumerate(KINEMATIC_AXES)}
 NECK_SHARE = (0.35, 0.35, 0.30)  # fraction of the neck coordinates at C7-C5, C5-C2, C2-head

@@ -1,4 +1,4 @@
-"""Detections as a directory of per-item OpenPose / SpinePose JSON folders (see :mod:`lifting.detections`).
+"""Detections as a directory of per-item OpenPose / SpinePose JSON folders (see :mod:`spine3d.data.detections`).
 
 Folders: ``DIR/<subject>/<action>/<camera>/*.json`` or ``DIR/<subject>/<action>.<camera>/*.json``,
 one JSON file per frame (:func:`spine3d.formats.openpose_json.read_openpose_folder`: frame numbers
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.h36m import H36M_CAMERA_IDS
+from spine3d.calibration.h36m import H36M_CAMERA_IDS
 from spine3d.errors import InputError
 from spine3d.formats.openpose_json import read_openpose_folder
 from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, remap, skeleton_for_num_joints

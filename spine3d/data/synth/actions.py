@@ -1,9 +1,9 @@
 """One motion generator per Human3.6M action name.
 
-Each generator maps (t (T,) s, rng, body, capture area) to a :class:`~spine3d.synth.stance.Plan`:
-posture channels (:mod:`spine3d.synth.posture`), facing direction and floor target. Stationary
-actions are sets of states over an idle layer (:mod:`spine3d.synth.stance`); walking actions
-follow a loop (:mod:`spine3d.synth.locomotion`).
+Each generator maps (t (T,) s, rng, body, capture area) to a :class:`~spine3d.data.synth.stance.Plan`:
+posture channels (:mod:`spine3d.data.synth.posture`), facing direction and floor target. Stationary
+actions are sets of states over an idle layer (:mod:`spine3d.data.synth.stance`); walking actions
+follow a loop (:mod:`spine3d.data.synth.locomotion`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Callable
 
 import numpy as np
 
-from spine3d.synth.body import BodyDims
-from spine3d.synth.locomotion import Gait, walking
-from spine3d.synth.motion import smooth_noise, smootherstep, soft_clip, state_sequence
-from spine3d.synth.placement import Area
-from spine3d.synth.posture import Posture
-from spine3d.synth.stance import ARM_DOFS, ARM_PRESETS, SIT, Plan, add_tracks, pose, standing_plan
+from spine3d.data.synth.body import BodyDims
+from spine3d.data.synth.locomotion import Gait, walking
+from spine3d.data.synth.motion import smooth_noise, smootherstep, soft_clip, state_sequence
+from spine3d.data.synth.placement import Area
+from spine3d.data.synth.posture import Posture
+from spine3d.data.synth.stance import ARM_DOFS, ARM_PRESETS, SIT, Plan, add_tracks, pose, standing_plan
 
 
 def directions(t: np.ndarray, rng: np.random.Generator, d: BodyDims, area: Area) -> Plan:

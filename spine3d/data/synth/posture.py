@@ -21,8 +21,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from spine3d.synth.kinematics import AXIS
-from spine3d.synth.motion import smooth_noise, soft_clip
+from spine3d.data.synth.kinematics import AXIS
+from spine3d.data.synth.motion import smooth_noise, soft_clip
 
 Posture = defaultdict  # channel name -> (T,) array; build with new_posture(T)
 
