@@ -2,7 +2,7 @@
 intrinsic calibration from checkerboards, PnP and bundle adjustment."""
 
 from spine3d.calibration.camera import Camera
-from spine3d.calibration.distortion import distort, undistort
+from spine3d.calibration.lens.model import distort, undistort
 from spine3d.calibration.h36m import H36M_CAMERA_IDS, H36M_SUBJECTS, h36m_rig, load_h36m_cameras
 from spine3d.calibration.rig import CameraRig
 from spine3d.calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat

@@ -1,6 +1,5 @@
-"""Initial 3D points for bundle adjustment: linear triangulation, made robust to one bad view per point.
-
-Kept inside :mod:`spine3d.calibration` (the ``triangulation`` package builds on calibration, not the reverse).
+"""Initial 3D points for bundle adjustment: the rig's linear triangulation (:mod:`.dlt`, the same DLT
+:mod:`spine3d.triangulation` uses), made robust to one bad view per point.
 """
 
 from __future__ import annotations
@@ -9,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from spine3d.calibration.dlt import dlt
 from spine3d.calibration.rig import CameraRig
+from spine3d.calibration.views import RigConstants, prepare_views, rig_constants
 from spine3d.errors import InputError
 
 
@@ -33,21 +34,19 @@ def check_observations(points2d: Any, weights: Any, n_cameras: int) -> tuple[np.
 
 
 def triangulate_linear(points2d: Any, rig: CameraRig, weights: Any = None) -> np.ndarray:
-    """Linear (DLT) triangulation of distortion-corrected rays, Hartley & Zisserman sec. 12.2.
-
-    Each view contributes rows ``x P3 - P1`` and ``y P3 - P2`` with P = [R | t] and (x, y) the
-    undistorted normalised coordinates (better conditioned than pixels), weighted by ``weights``.
+    """Linear (DLT) triangulation of distortion-corrected rays (:func:`spine3d.calibration.dlt.dlt`).
 
     Args:
         points2d: (C, N, 2) px, NaN where a point is not seen.
         rig: the C cameras.
-        weights: optional (C, N) confidences >= 0 (0 or NaN = not seen).
+        weights: optional (C, N) confidences >= 0 (0 or NaN = not seen); the DLT rows are weighted by them.
 
     Returns:
         (N, 3) m, world frame; NaN where fewer than 2 views see a point.
     """
     uv, w = check_observations(points2d, weights, len(rig))
-    return _dlt(_normalized(uv, rig), _extrinsics(rig), w)
+    const = rig_constants(rig)
+    return _dlt(const, *_normalized(const, uv, w))
 
 
 def initial_points(points2d: Any, rig: CameraRig, weights: Any = None,
@@ -67,14 +66,15 @@ def initial_points(points2d: Any, rig: CameraRig, weights: Any = None,
         the views each point was triangulated from (a dropped view is a likely outlier).
     """
     uv, w = check_observations(points2d, weights, len(rig))
-    xy, Rt = _normalized(uv, rig), _extrinsics(rig)
+    const = rig_constants(rig)
+    x, y, w = _normalized(const, uv, w)
     seen = w > 0
-    candidates = [(_dlt(xy, Rt, w), seen)]
+    candidates = [(_dlt(const, x, y, w), seen)]
     if len(rig) >= 3:
         for c in range(len(rig)):  # C leave-one-out solves, each vectorised over all points
             used = seen.copy()
             used[c] = False
-            candidates.append((_dlt(xy, Rt, np.where(used, w, 0.0)), used))
+            candidates.append((_dlt(const, x, y, np.where(used, w, 0.0)), used))
     scores = np.stack([_worst_error(points, used, uv, rig) for points, used in candidates])  # (1 + C, N)
     best = np.argmin(scores[1:], axis=0) + 1 if len(candidates) > 1 else np.zeros(uv.shape[1], dtype=int)
     best_score = np.take_along_axis(scores, best[None], axis=0)[0]
@@ -88,24 +88,16 @@ def initial_points(points2d: Any, rig: CameraRig, weights: Any = None,
     return points, used
 
 
-def _normalized(uv: np.ndarray, rig: CameraRig) -> np.ndarray:
-    """(C, N, 2) px -> (C, N, 2) undistorted normalised coordinates (NaN -> 0; such views have weight 0)."""
-    return np.stack([cam.undistort_normalized(np.nan_to_num(uv[c])) for c, cam in enumerate(rig)])
+def _normalized(const: RigConstants, uv: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(C, N, 2) px and (C, N) weights -> undistorted normalised x, y (C, N) and the weights, 0 where a
+    view is unusable (missing, or its undistortion failed)."""
+    views = prepare_views(const, uv, w, threshold=0.0, whiten=False)
+    return views.x, views.y, views.confidence
 
 
-def _extrinsics(rig: CameraRig) -> np.ndarray:
-    """(C, 3, 4) [R | t] of each camera."""
-    return np.stack([np.concatenate([cam.R, cam.t[:, None]], axis=1) for cam in rig])
-
-
-def _dlt(xy: np.ndarray, Rt: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted DLT: xy (C, N, 2) normalised, Rt (C, 3, 4), w (C, N) -> (N, 3) m (NaN if < 2 views)."""
-    rows = (xy[..., None] * Rt[:, None, 2:3, :] - Rt[:, None, :2, :]) * w[..., None, None]  # (C, N, 2, 4)
-    A = rows.transpose(1, 0, 2, 3).reshape(xy.shape[1], -1, 4)  # (N, 2C, 4)
-    A = A / np.maximum(np.linalg.norm(A, axis=(1, 2), keepdims=True), 1e-300)
-    X = np.linalg.svd(A)[2][:, -1]  # (N, 4): right singular vector of the smallest singular value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        points = X[:, :3] / X[:, 3:]
+def _dlt(const: RigConstants, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted DLT: (C, N) normalised x, y and weights -> (N, 3) m (NaN if fewer than 2 views)."""
+    points = dlt(const, x, y, w).T.copy()
     points[(w > 0).sum(axis=0) < 2] = np.nan
     return points
 

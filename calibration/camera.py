@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from spine3d.calibration import projection as proj
-from spine3d.calibration.distortion import MODELS, DistortionModel
+from spine3d.calibration.lens.model import MODELS, DistortionModel
 from spine3d.calibration.rotations import rotmat_to_rotvec, rotvec_to_rotmat
 from spine3d.errors import InputError
 

@@ -4,7 +4,7 @@
 camera->world), ``T`` (3x1, camera centre in world, m), ``f``, ``c`` (2x1 px), ``k`` (3x1 radial),
 ``p`` (2x1 tangential), ``w``, ``h``. In the toolkit's world->camera form R_w2c = R^T and
 t = -R^T T. Human3.6M's 2D annotations use the dataset's own distortion formula (the "h36m"
-model of :mod:`spine3d.calibration.distortion`), which :func:`load_h36m_cameras` keeps.
+model of :mod:`spine3d.calibration.lens.model`), which :func:`load_h36m_cameras` keeps.
 
 The project ships the 11 subjects x 4 cameras as ``calibration/data/h36m/Calib_<S>.toml`` in the
 calibration-TOML convention (OpenCV distortion order k1 k2 p1 p2 k3, same numbers); the synthetic

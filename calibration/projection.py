@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from spine3d.calibration.arrays import like, namespace
-from spine3d.calibration.distortion import DistortionModel, distort, undistort
+from spine3d.calibration.lens.model import DistortionModel, distort, undistort
 
 
 def world_to_camera(points: Any, R: Any, t: Any) -> Any:
@@ -59,7 +59,7 @@ def project_camera_points(points_cam: Any, K: Any, dist: Any, model: DistortionM
             meaningless pixels; callers that may see them should mask on z.
         K: (3, 3) intrinsics, px.
         dist: (D,) distortion coefficients of ``model``.
-        model: distortion model (see :mod:`spine3d.calibration.distortion`).
+        model: distortion model (see :mod:`spine3d.calibration.lens.model`).
 
     Returns:
         (..., 2) px.

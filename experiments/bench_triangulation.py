@@ -199,11 +199,11 @@ def format_table(rows: list[dict]) -> str:
 
 def first_order_gap(args: argparse.Namespace) -> tuple[float, float]:
     """Median and max |first-order - exact| pixel error over inlier views at the refined points (2 px + 20 %)."""
-    from spine3d.triangulation.dlt import view_normal_matrices
+    from spine3d.calibration.dlt import view_normal_matrices
     from spine3d.triangulation.ransac import consensus, refit
     from spine3d.triangulation.refine import refine
     from spine3d.triangulation.reprojection import camera_points, pixel_errors, whitened_residuals
-    from spine3d.triangulation.views import prepare_views, rig_constants
+    from spine3d.calibration.views import prepare_views, rig_constants
 
     trial = make_trials(True, 2.0, args.seed)[0]
     uv, conf, _ = observe(trial, 2.0, 0.2, np.random.default_rng(args.seed))

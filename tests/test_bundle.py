@@ -149,17 +149,28 @@ def test_jacobian_sparsity_matches_finite_differences(mode, focal):
     assert problem.n_camera_params == {"sphere": 3 + 2 + 3 + 3, "fixed": 3 + 3 + 3}[mode] + 3 * focal
 
 
-def test_triangulate_linear_matches_opencv_and_initial_points_drops_a_bad_view():
+def test_triangulate_linear_matches_references_and_initial_points_drops_a_bad_view():
+    """Noisy rays: the inhomogeneous linear least squares of the DLT rows, solved per point (the
+    estimator of spine3d.calibration.dlt); noise-free rays: OpenCV's triangulatePoints."""
     import cv2
 
     rig = h36m_rig("S1")
     ideal = CameraRig(tuple(Camera(c.name, c.size, c.K, np.zeros(5), c.R, c.t) for c in rig))
     points = np.random.default_rng(10).uniform([-1, -1, 0], [1, 1, 1.8], (50, 3))
     uv = ideal.project(points) + np.random.default_rng(11).normal(0, 2.0, (4, 50, 2))
-    mine = triangulate_linear(uv[:2], ideal.subset([0, 1]))
-    rays = [np.linalg.solve(c.K, np.vstack([u.T, np.ones(50)]))[:2] for c, u in zip(ideal, uv[:2])]  # normalised
+    mine = triangulate_linear(uv, ideal)
+    for i in range(50):  # reference loop over points (test only)
+        rows = []
+        for c, u in zip(ideal, uv[:, i]):
+            xn = np.linalg.solve(c.K, [*u, 1.0])[:2]
+            P = np.column_stack([c.R, c.t])
+            rows += [xn[0] * P[2] - P[0], xn[1] * P[2] - P[1]]
+        rows = np.array(rows)
+        np.testing.assert_allclose(mine[i], np.linalg.lstsq(rows[:, :3], -rows[:, 3], rcond=None)[0], atol=1e-9)
+    clean = ideal.project(points)[:2]
+    rays = [np.linalg.solve(c.K, np.vstack([u.T, np.ones(50)]))[:2] for c, u in zip(ideal, clean)]  # normalised
     ref = cv2.triangulatePoints(*(np.column_stack([c.R, c.t]) for c in ideal.cameras[:2]), *rays)
-    np.testing.assert_allclose(mine, (ref[:3] / ref[3]).T, atol=1e-9)
+    np.testing.assert_allclose(triangulate_linear(clean, ideal.subset([0, 1])), (ref[:3] / ref[3]).T, atol=1e-9)
     exact = triangulate_linear(rig.project(points), rig)  # with distortion: undistorted rays
     np.testing.assert_allclose(exact, points, atol=1e-9)
     bad = rig.project(points)

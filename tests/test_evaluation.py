@@ -255,7 +255,7 @@ def test_torch_shape_mismatch():
 
 
 def test_import_evaluation_does_not_import_torch():
-    code = "import sys, evaluation; sys.exit('torch' in sys.modules)"
+    code = "import sys, spine3d.evaluation; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

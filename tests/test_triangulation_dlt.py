@@ -12,14 +12,14 @@ import pytest
 from spine3d.calibration import CameraRig, h36m_rig
 from spine3d.errors import InputError
 from spine3d.triangulation import STATUS_NAMES, triangulate
-from spine3d.triangulation.dlt import (
+from spine3d.calibration.dlt import (
     smallest_eigenvector,
     solve_normal,
     symmetric_adjugate,
     upper_to_full,
     view_normal_matrices,
 )
-from spine3d.triangulation.views import normalized, prepare_views, rig_constants, undistort_views
+from spine3d.calibration.views import normalized, prepare_views, rig_constants, undistort_views
 
 RNG_SEED = 7
 

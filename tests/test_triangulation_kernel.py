@@ -13,7 +13,7 @@ from spine3d.calibration import CameraRig, h36m_rig
 from spine3d.errors import InputError
 from spine3d.triangulation import STATUS_NAMES, triangulate
 from spine3d.triangulation.kernel import kernel_constants, solve_linear
-from spine3d.triangulation.views import rig_constants
+from spine3d.calibration.views import rig_constants
 
 from rigs import RIGS, fisheye
 

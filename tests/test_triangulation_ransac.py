@@ -9,10 +9,10 @@ from scipy.optimize import least_squares
 
 from spine3d.calibration import Camera, CameraRig, h36m_rig
 from spine3d.triangulation import STATUS_NAMES, triangulate
-from spine3d.triangulation.dlt import view_normal_matrices
+from spine3d.calibration.dlt import view_normal_matrices
 from spine3d.triangulation.ransac import consensus, refit
 from spine3d.triangulation.refine import evaluate, refine
-from spine3d.triangulation.views import prepare_views, rig_constants
+from spine3d.calibration.views import prepare_views, rig_constants
 
 RNG_SEED = 11
 

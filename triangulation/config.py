@@ -11,10 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from spine3d.errors import InputError
+from spine3d.triangulation.methods import DEFAULT_METHOD, Method
 from spine3d.typed_yaml import config_path, from_mapping, load_yaml
 
-Method = Literal["dlt", "weighted", "ransac"]
-METHODS: tuple[str, ...] = ("dlt", "weighted", "ransac")
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,7 @@ class FilterOptions:
 class TriangulationConfig:
     """Everything ``spine3d triangulate`` needs besides its file arguments."""
 
-    method: Method = "ransac"
+    method: Method = DEFAULT_METHOD
     triangulation: TriangulationOptions = field(default_factory=TriangulationOptions)
     people: PeopleOptions = field(default_factory=PeopleOptions)
     filter: FilterOptions = field(default_factory=FilterOptions)

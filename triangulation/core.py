@@ -2,7 +2,7 @@
 
 Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; chunks run on a
 thread pool (numpy and the compiled kernel release the GIL; BLAS products are kept on the calling
-thread, see :data:`spine3d.triangulation.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
+thread, see :data:`spine3d.calibration.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
 compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else, like
 "ransac", through the numpy solvers. Nothing loops over frames, joints or points in Python: the
 only Python loops are over chunks, cameras, camera pairs and iterations.
@@ -20,13 +20,14 @@ import numpy as np
 
 from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
-from spine3d.triangulation.config import METHODS, Method, TriangulationOptions
-from spine3d.triangulation.dlt import dlt, view_normal_matrices
+from spine3d.triangulation.config import TriangulationOptions
+from spine3d.triangulation.methods import DEFAULT_METHOD, METHODS, Method
+from spine3d.calibration.dlt import dlt, view_normal_matrices
 from spine3d.triangulation.ransac import consensus, refit
 from spine3d.triangulation.refine import refine
 from spine3d.triangulation.reprojection import pixel_errors
 from spine3d.triangulation.status import AMBIGUOUS, DEGENERATE, NO_CONSENSUS, OK, STATUS_NAMES, TOO_FEW_VIEWS
-from spine3d.triangulation.views import RigConstants, prepare_views, rig_constants
+from spine3d.calibration.views import RigConstants, prepare_views, rig_constants
 
 _ALLOCATOR_BLOCK = 16 * 2 ** 20  # bytes; see _raise_allocator_thresholds
 
@@ -72,7 +73,7 @@ class Triangulation:
                 "num_views": self.num_views, "status": self.status, "view_errors": self.view_errors}
 
 
-def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: Method = "ransac",
+def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: Method = DEFAULT_METHOD,
                 **options: Any) -> Triangulation:
     """Triangulate 2D observations from calibrated cameras.
 
@@ -81,9 +82,9 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
         points2d: (C, *B, 2) px, distorted image coordinates (origin top-left); NaN = missing.
             Typically B = (T, J).
         confidence: (C, *B) detector confidence in [0, 1]; None = 1 wherever ``points2d`` is finite.
-        method: "dlt" (unit weights), "weighted" (confidence-weighted DLT) or "ransac"
-            (pair-hypothesis RANSAC, confidence-weighted refit on the inliers, optional
-            Levenberg-Marquardt refinement).
+        method: a name of :data:`spine3d.triangulation.methods.METHODS`: "dlt" (unit weights),
+            "weighted" (confidence-weighted DLT) or "ransac" (pair-hypothesis RANSAC,
+            confidence-weighted refit on the inliers, optional Levenberg-Marquardt refinement).
         **options: fields of :class:`TriangulationOptions` (e.g. ``threshold=15.0``, ``refine=False``).
 
     Returns:
@@ -138,9 +139,10 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
 
     ``first_index`` is the global index of the chunk's first point (seeds RANSAC's view sampling).
     """
-    views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=method == "ransac")
+    spec = METHODS[method]
+    views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=spec.robust)
     available = views.usable.sum(axis=0)
-    if method == "ransac":
+    if spec.robust:
         normals = view_normal_matrices(const, views.x, views.y, views.confidence)
         points, inliers, ambiguous = consensus(const, views, normals, opts.threshold, opts.min_ray_angle,
                                                opts.max_pair_views, opts.seed, first_index, opts.rival_distance)
@@ -149,7 +151,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
             points = refine(const, views, points, inliers, opts.refine_iterations)
         num_views = inliers.sum(axis=0)
     else:
-        points = dlt(const, views.x, views.y, views.usable if method == "dlt" else views.confidence)
+        points = dlt(const, views.x, views.y, views.usable if spec.weights == "unit" else views.confidence)
         inliers, num_views, ambiguous = views.usable, available, None
     status = _status(available >= opts.min_views, num_views >= opts.min_views, ambiguous, points)
     ok = status == OK
@@ -167,14 +169,15 @@ def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions)
     """``kernel(uv, conf, start, stop, out)`` solving points start:stop of the linear methods with the
     compiled kernel (:mod:`spine3d.triangulation.kernel`), or None for the numpy path (RANSAC, lens models
     the kernel lacks, ``compiled=False``)."""
-    if method == "ransac" or not opts.compiled:
+    spec = METHODS[method]
+    if spec.robust or not opts.compiled:
         return None
     from spine3d.triangulation.kernel import kernel_constants, solve_linear  # numba: imported on first use
 
     kc = kernel_constants(const)
     if kc is None:
         return None
-    return partial(solve_linear, kc, weighted=method == "weighted", threshold=opts.confidence_threshold,
+    return partial(solve_linear, kc, weighted=spec.weights == "confidence", threshold=opts.confidence_threshold,
                    min_views=opts.min_views)
 
 

@@ -1,13 +1,15 @@
 """Compiled kernel of the linear methods ("dlt", "weighted"), with numba.
 
-The numpy path (:mod:`.views`, :mod:`.undistortion`, :mod:`.dlt`, :mod:`.reprojection`) makes ~200
+The numpy path (:mod:`spine3d.calibration.views`, :mod:`spine3d.calibration.lens.undistortion`,
+:mod:`spine3d.calibration.dlt`, :mod:`.reprojection`) makes ~200
 passes over memory per point. This kernel takes blocks of 256 points through the same steps, each
 step one branch-free loop over the block that the compiler turns into SIMD code, with the block's
 temporaries in cache: ~60 ns of CPU per 4-view point in the benchmark instead of ~320 ns. The numpy
 path stays the reference (``TriangulationOptions.compiled = False``); the tests check the two agree:
 
 1. pixels -> distorted normalised coordinates (:func:`views.normalized`);
-2. undistortion: fitted start, one Newton step, re-distortion check (:mod:`.undistortion`); a view
+2. undistortion: fitted start, one Newton step, re-distortion check (the compiled lens,
+   :mod:`spine3d.calibration.lens.compiled`); a view
    that fails the check marks its point for the numpy path (``repair``), which finishes it exactly;
 3. usable views and the summed normal matrix, here from the DLT rows w (x P3 - P1), w (y P3 - P2)
    (:func:`dlt.view_normal_matrices` expands the same matrices in per-view features);
@@ -17,7 +19,7 @@ path stays the reference (``TriangulationOptions.compiled = False``); the tests 
 
 Rounding differs from the numpy path in the last bits (reciprocals instead of divisions, fused
 multiply-adds, another summation order), never in a mask or a status in the tests.
-Supported lenses: no distortion and the radial-tangential models (:data:`lens.RADIAL_TANGENTIAL`);
+Supported lenses: no distortion and the radial-tangential models (:func:`~spine3d.calibration.lens.compiled.supported`);
 other models (fisheye) use the numpy path. Compiled once per installation (``cache=True``; the
 first call of a fresh install takes ~10 s) and releases the GIL, so the chunks of
 :func:`spine3d.triangulation.triangulate` run on all worker threads.
@@ -28,20 +30,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from spine3d.calibration.dlt import _AT_INFINITY, POWER_STEPS
+from spine3d.calibration.lens.compiled import (CX, CY, FX, FY, MODEL, RATIONAL, SKEW, distorted, finite, inline, jit,
+                                               lens_table, supported, undistort_pixels)
+from spine3d.calibration.views import RigConstants
 from spine3d.triangulation.status import DEGENERATE, OK, TOO_FEW_VIEWS
-from spine3d.triangulation.dlt import _AT_INFINITY, POWER_STEPS
-from spine3d.triangulation.lens import RADIAL_TANGENTIAL
-from spine3d.triangulation.undistortion import UNDISTORT_TOLERANCE
-from spine3d.triangulation.views import RigConstants
 
-# lens table columns (one row per camera); MODEL: 0 no distortion, 1 radial-tangential
-MODEL, K1, K2, K3, K4, K5, K6, P1, P2, AP1, AP2, CP1, CP2, RATIONAL, TOLERANCE = range(15)
-# intrinsics table columns
-FX, FY, CX, CY, SKEW = range(5)
 _AT_INFINITY2 = _AT_INFINITY ** 2
-_INVERSE_TERMS = 5  # coefficients of the fitted inverse radial factor the point loop evaluates (degree 4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,23 +66,9 @@ class KernelConstants:
 def kernel_constants(const: RigConstants) -> KernelConstants | None:
     """The tables of :class:`KernelConstants`, or None when a lens model (or the power-iteration
     setting of :mod:`.dlt`) needs the numpy path."""
-    if POWER_STEPS or any((g.model != "none" and g.model not in RADIAL_TANGENTIAL)
-                          or g.inverse.shape[0] > _INVERSE_TERMS for g in const.lenses):
+    if POWER_STEPS or not supported(const.lenses):
         return None
-    cams = len(const.rig)
-    lens = np.zeros((cams, TOLERANCE + 1))
-    inverse = np.zeros((cams, _INVERSE_TERMS))
-    for g in const.lenses:  # loop over distortion models
-        if g.model == "none":
-            continue
-        rows = g.index
-        lens[rows, MODEL] = 1.0
-        for column, name in ((K1, "k1"), (K2, "k2"), (K3, "k3"), (K4, "k4"), (K5, "k5"), (K6, "k6"),
-                             (P1, "p1"), (P2, "p2"), (AP1, "ap1"), (AP2, "ap2"), (CP1, "cp1"), (CP2, "cp2")):
-            lens[rows, column] = getattr(g, name)[:, 0]
-        lens[rows, RATIONAL] = float(g.rational)
-        lens[rows, TOLERANCE] = ((UNDISTORT_TOLERANCE / g.focal) ** 2)[:, 0]
-        inverse[rows, inverse.shape[1] - g.inverse.shape[0]:] = g.inverse[:, :, 0].T
+    lens, inverse = lens_table(const.lenses, len(const.rig))
     intrinsics = np.concatenate([const.fx, const.fy, const.cx, const.cy, const.skew], axis=1)
     return KernelConstants(np.ascontiguousarray(intrinsics), lens, inverse, np.ascontiguousarray(const.projection),
                            np.ascontiguousarray(const.pose), np.ascontiguousarray(const.center), float(const.scale))
@@ -124,12 +106,9 @@ def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: i
 
 
 _BLOCK = 256  # points per pass of the kernel's stages (their temporaries stay in L1 / L2)
-# IEEE division (inf / NaN, as numpy) and fused multiply-adds; no other fast-math licence
-_jit = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")  # loop helpers
 
 
-@_jit
+@jit
 def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, lens, inverse, projection, pose,
             center, scale, points, inliers, mean_error, num_views, status, view_errors, repair, invalid):
     """Stages over blocks of points; each stage is a branch-free loop over the block (SIMD).
@@ -148,7 +127,7 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
         m[:, :n] = 0.0
         count[:n] = 0
         for c in range(cams):  # loop over cameras: undistortion, normal matrices
-            invalid[0] += _undistort(uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], inverse[c], x[c],
+            invalid[0] += undistort_pixels(uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], inverse[c], x[c],
                                      y[c], bad)
             invalid[0] += _accumulate(conf[c, block], weighted, threshold, projection[c], x[c], y[c], usable[c],
                                       count, m)
@@ -161,13 +140,13 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
         _divide(mean_error[block], num_views[block])
 
 
-@_jit
+@jit
 def _finish(p, count, min_views, points, num_views, status):
     """Status, views used, output points (flat (3 n,)) of a block (core.solve_chunk's rules);
     points with no valid solution become NaN in p too."""
     for i in range(num_views.shape[0]):
         enough = count[i] >= min_views
-        solved = _finite(p[0, i]) & _finite(p[1, i]) & _finite(p[2, i])
+        solved = finite(p[0, i]) & finite(p[1, i]) & finite(p[2, i])
         status[i] = (OK if solved else DEGENERATE) if enough else TOO_FEW_VIEWS
         good = enough & solved
         num_views[i] = count[i] if good else 0
@@ -176,7 +155,7 @@ def _finish(p, count, min_views, points, num_views, status):
             points[3 * i + a] = p[a, i]
 
 
-@_jit
+@jit
 def _add_inliers(usable, num_views, errors, inliers, total):
     """One camera: inlier mask (usable view of a solved point) and its errors added to ``total``."""
     for i in range(num_views.shape[0]):
@@ -185,103 +164,14 @@ def _add_inliers(usable, num_views, errors, inliers, total):
         total[i] += errors[i] if inlier else 0.0
 
 
-@_jit
+@jit
 def _divide(total, num_views):
     """Mean error over the inlier views in place (NaN for unsolved points)."""
     for i in range(total.shape[0]):
         total[i] = total[i] / num_views[i] if num_views[i] > 0 else np.nan
 
 
-@_jit
-def _finite(v):
-    return v - v == 0.0  # False for inf and NaN
-
-
-@_inline
-def _radial(lens, s, rational):
-    """Radial factor R(s) and 2 dR/ds (lens.radial) of one camera's lens row; ``rational`` is a
-    constant at every call site, so each point loop is compiled without the branch."""
-    r = ((lens[K3] * s + lens[K2]) * s + lens[K1]) * s + 1.0
-    d = (((3.0 * lens[K3]) * s + 2.0 * lens[K2]) * s + lens[K1]) * 2.0
-    if rational:
-        inv_q = 1.0 / (((lens[K6] * s + lens[K5]) * s + lens[K4]) * s + 1.0)
-        r *= inv_q
-        d = (d - (((3.0 * lens[K6]) * s + 2.0 * lens[K5]) * s + lens[K4]) * 2.0 * r) * inv_q
-    return r, d
-
-
-@_inline
-def _distorted(lens, x, y, rational):
-    """Distorted normalised coordinates (lens.distort) of one camera's radial-tangential lens row."""
-    s = x * x + y * y
-    r, _ = _radial(lens, s, rational)
-    t = lens[AP1] * y + lens[AP2] * x + r
-    return x * t + lens[P2] * s, y * t + lens[P1] * s
-
-
-@_jit
-def _undistort(uv, intrinsics, lens, inverse, x, y, bad):
-    """Pixels (2 n,) (u0, v0, u1, ...) of one camera -> undistorted normalised x, y (n,)
-    (views.normalized, then undistortion.undistort: start, one Newton step, check); ``bad`` |= the
-    check failed on a finite point. Returns the number of infinite pixel coordinates. Flat pixels
-    give constant-stride loads, which vectorise ((n, 2) rows have a run-time stride and do not)."""
-    inv_fx, inv_fy = 1.0 / intrinsics[FX], 1.0 / intrinsics[FY]
-    cx, cy, skew = intrinsics[CX], intrinsics[CY], intrinsics[SKEW]
-    infinite = 0
-    for i in range(uv.shape[0]):
-        infinite += abs(uv[i]) == np.inf
-    if lens[MODEL] == 0.0:
-        for i in range(uv.shape[0] // 2):
-            y[i] = (uv[2 * i + 1] - cy) * inv_fy
-            x[i] = (uv[2 * i] - cx - skew * y[i]) * inv_fx
-    elif lens[RATIONAL] != 0.0:
-        _undistort_loop(uv, inv_fx, inv_fy, cx, cy, skew, lens, inverse, x, y, bad, True)
-    else:
-        _undistort_loop(uv, inv_fx, inv_fy, cx, cy, skew, lens, inverse, x, y, bad, False)
-    return infinite
-
-
-@_inline
-def _undistort_loop(uv, inv_fx, inv_fy, cx, cy, skew, lens, inverse, x, y, bad, rational):
-    p1, p2, ap1, ap2, cp1, cp2 = lens[P1], lens[P2], lens[AP1], lens[AP2], lens[CP1], lens[CP2]
-    c0, c1, c2, c3, c4 = inverse[0], inverse[1], inverse[2], inverse[3], inverse[4]
-    tolerance = lens[TOLERANCE]
-    for i in range(uv.shape[0] // 2):
-        yd = (uv[2 * i + 1] - cy) * inv_fy
-        xd = (uv[2 * i] - cx - skew * yd) * inv_fx
-        s = xd * xd + yd * yd  # start (undistortion._start)
-        f = (((c0 * s + c1) * s + c2) * s + c3) * s + c4
-        q = ap1 * yd + ap2 * xd
-        f2 = f * f
-        u = xd - (xd * q + p2 * s) * f2
-        v = yd - (yd * q + p1 * s) * f2
-        s = u * u + v * v
-        f = (((c0 * s + c1) * s + c2) * s + c3) * s + c4
-        u *= f
-        v *= f
-        s = u * u + v * v  # one Newton step, analytic Jacobian (lens.distort(..., jacobian=True))
-        r, d = _radial(lens, s, rational)
-        t = ap1 * v + ap2 * u + r
-        ex = u * t + p2 * s - xd
-        ey = v * t + p1 * s - yd
-        du, dv = d * u, d * v
-        j00 = (du + cp2) * u + t
-        j11 = (dv + cp1) * v + t
-        j01 = (2.0 * p2 + du) * v + ap1 * u
-        j10 = (2.0 * p1 + dv) * u + ap2 * v
-        inv_det = 1.0 / (j00 * j11 - j01 * j10)
-        u = u - (j11 * ex - j01 * ey) * inv_det
-        v = v - (j00 * ey - j10 * ex) * inv_det
-        ex, ey = _distorted(lens, u, v, rational)  # the check (undistortion._converged)
-        ex -= xd
-        ey -= yd
-        failed = not (ex * ex + ey * ey <= tolerance)
-        bad[i] = bad[i] | (failed & _finite(xd) & _finite(yd))
-        x[i] = u
-        y[i] = v
-
-
-@_jit
+@jit
 def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m):
     """One camera's usable mask (n,), counted in ``count`` (n,), and its DLT normal matrices added to
     m (10, n). Returns the number of rejected confidences (negative or not finite).
@@ -296,7 +186,7 @@ def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m):
     for i in range(conf.shape[0]):
         w = conf[i]
         rejected += not ((w >= 0.0) & (w < np.inf))
-        ok = _finite(x[i]) & _finite(y[i]) & (w >= threshold) & (w > 0.0)
+        ok = finite(x[i]) & finite(y[i]) & (w >= threshold) & (w > 0.0)
         usable[i] = ok
         count[i] += ok
         w = (w if weighted else 1.0) if ok else 0.0
@@ -317,7 +207,7 @@ def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m):
     return rejected
 
 
-@_jit
+@jit
 def _solve(m, center, scale, p, n):
     """p (3, n) = the linear-LS points of the summed normal matrices m (10, n) (dlt.solve_normal, steps = 0)."""
     for i in range(n):
@@ -341,7 +231,7 @@ def _solve(m, center, scale, p, n):
         p[2, i] = v2 * k + center[2]
 
 
-@_jit
+@jit
 def _pixel_errors(p, uv, intrinsics, lens, pose, errors):
     """Exact reprojection errors (n,) px of world points p (3, n) in one camera (reprojection.pixel_errors);
     uv (2 n,) flat pixels."""
@@ -353,8 +243,8 @@ def _pixel_errors(p, uv, intrinsics, lens, pose, errors):
         _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, True, False)
 
 
-@_inline
-def _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, distorted, rational):
+@inline
+def _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, with_lens, rational):
     fx, fy, cx, cy, skew = intrinsics[FX], intrinsics[FY], intrinsics[CX], intrinsics[CY], intrinsics[SKEW]
     r00, r01, r02, t0 = pose[0, 0], pose[0, 1], pose[0, 2], pose[0, 3]
     r10, r11, r12, t1 = pose[1, 0], pose[1, 1], pose[1, 2], pose[1, 3]
@@ -363,8 +253,8 @@ def _pixel_error_loop(p, uv, intrinsics, lens, pose, errors, distorted, rational
         inv_z = 1.0 / (r20 * p[0, i] + r21 * p[1, i] + r22 * p[2, i] + t2)
         x = (r00 * p[0, i] + r01 * p[1, i] + r02 * p[2, i] + t0) * inv_z
         y = (r10 * p[0, i] + r11 * p[1, i] + r12 * p[2, i] + t1) * inv_z
-        if distorted:
-            x, y = _distorted(lens, x, y, rational)
+        if with_lens:
+            x, y = distorted(lens, x, y, rational)
         du = fx * x + skew * y + cx - uv[2 * i]
         dv = fy * y + cy - uv[2 * i + 1]
         errors[i] = np.sqrt(du * du + dv * dv)

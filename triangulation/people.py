@@ -21,8 +21,8 @@ import numpy as np
 
 from spine3d.calibration import CameraRig
 from spine3d.triangulation.core import triangulate
-from spine3d.triangulation.dlt import solve_normal, view_normal_matrices
-from spine3d.triangulation.views import normalized, rig_constants, undistort_views
+from spine3d.calibration.dlt import solve_normal, view_normal_matrices
+from spine3d.calibration.views import normalized, rig_constants, undistort_views
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,9 +21,9 @@ from itertools import combinations
 
 import numpy as np
 
-from spine3d.triangulation.dlt import solve_normal
+from spine3d.calibration.dlt import solve_normal
 from spine3d.triangulation.reprojection import camera_points, squared_errors, whitened_residuals
-from spine3d.triangulation.views import RigConstants, Views
+from spine3d.calibration.views import RigConstants, Views
 
 Index = int | np.ndarray  # a camera index, or (n,) camera indices (one per point)
 
@@ -92,7 +92,7 @@ def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold:
     Args:
         const: rig constants.
         views: observations (with whitening maps).
-        normals: (C, 10, n) per-view DLT normal matrices (see :func:`spine3d.triangulation.dlt.view_normal_matrices`).
+        normals: (C, 10, n) per-view DLT normal matrices (see :func:`spine3d.calibration.dlt.view_normal_matrices`).
         threshold: px, inlier reprojection error.
         min_ray_angle: deg, minimum angle between a pair's rays (and from 180 deg).
         max_pair_views, seed, first_index: see :func:`pair_indices`.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from spine3d.triangulation.reprojection import camera_points
-from spine3d.triangulation.views import RigConstants, Views
+from spine3d.calibration.views import RigConstants, Views
 
 INITIAL_DAMPING = 1e-3  # lambda of (H + lambda diag(H)) at the first step
 _UP3 = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # order of symmetric 3x3 entries

@@ -1,7 +1,7 @@
 """Reprojection residuals: first-order pixel residuals for the solvers, exact ones for the output.
 
 Solvers work in undistorted normalised coordinates; a residual ``d = pi(X) - x`` there becomes a
-pixel residual ``S d`` with ``S = K_2x2 J_distort(x)`` (see :class:`spine3d.triangulation.views.Views`),
+pixel residual ``S d`` with ``S = K_2x2 J_distort(x)`` (see :class:`spine3d.calibration.views.Views`),
 exact to first order in |d| with the lens distortion included (the second-order term is about
 |d|^2 k / f, below 0.01 px for 5 px residuals on the Human3.6M lenses; measured by the benchmark).
 Reported errors (:func:`pixel_errors`) project with the full camera model instead.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from spine3d.triangulation.dlt import single_thread_matmul
-from spine3d.triangulation.views import RigConstants, Views, distort_views
+from spine3d.calibration.dlt import single_thread_matmul
+from spine3d.calibration.views import RigConstants, Views, distort_views
 
 
 def camera_points(const: RigConstants, points: np.ndarray) -> np.ndarray:

@@ -28,15 +28,12 @@ from spine3d.data.detector_noise import derive_seed
 from spine3d.data.protocol import camera_keypoints
 from spine3d.data.source import SequenceSource
 from spine3d.triangulation import triangulate
+from spine3d.triangulation.methods import METHODS as TRIANGULATION_METHODS
 
 logger = logging.getLogger(__name__)
 
-# (label, triangulate method, extra options): the methods compared, in table order.
-METHODS: tuple[tuple[str, str, dict], ...] = (
-    ("DLT", "dlt", {}),
-    ("Weighted DLT", "weighted", {}),
-    ("RANSAC-weighted DLT + refinement", "ransac", {"refine": True}),
-)
+# (label, triangulate method, extra options): every method of the table, in its order, with its defaults.
+METHODS: tuple[tuple[str, str, dict], ...] = tuple((m.label, m.name, {}) for m in TRIANGULATION_METHODS.values())
 
 
 @dataclass
@@ -147,7 +144,7 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
             pred = reconstruct(views, method, **options)
             res.timings[protocol][label] = time.perf_counter() - t0
             res.results[protocol][label] = score(pred, views, source)
-            if protocol == "detected" and method == "ransac":
+            if protocol == "detected" and TRIANGULATION_METHODS[method].robust:
                 res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0]}
     if oracle is None:
         oracle = collect_views(source, data_cfg.for_protocol("gt"))

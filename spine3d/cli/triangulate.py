@@ -20,6 +20,7 @@ Defaults come from configs/triangulation.yaml (units documented there).
 
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
     from spine3d.skeletons import SKELETONS
+    from spine3d.triangulation.methods import METHODS
 
     parser = subparsers.add_parser(name, help=help_text, description=DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,9 +30,9 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     parser.add_argument("--fps", type=float, required=True, help="frame rate of the detections, Hz")
     parser.add_argument("--out", required=True, nargs="+", metavar="FILE", help="output file(s): .trc, .npz, .h5")
     parser.add_argument("--report", metavar="JSON", help="write a JSON report (errors per keypoint and camera)")
-    parser.add_argument("--method", choices=("dlt", "weighted", "ransac"),
-                        help="dlt (unit weights), weighted (confidence weights) or ransac (default: from the config)")
-    parser.add_argument("--config", metavar="YAML", help="settings (default: configs/triangulation.yaml)")
+    parser.add_argument("--method", choices=tuple(METHODS), help="; ".join(
+        f"{m.name}: {m.description}" for m in METHODS.values()) + " (default: from the config)")
+    parser.add_argument("--config", metavar="YAML", help="settings (default: the shipped configs/triangulation.yaml)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 

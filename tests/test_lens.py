@@ -1,25 +1,27 @@
-"""Batched lens model and exact undistortion of the solvers (triangulation.lens / .undistortion /
-.views / .reprojection / .dlt), against independent references: calibration.distortion (the generic
-models), OpenCV's undistortPoints run to convergence, central differences, per-camera projection
-and per-point least squares. Seeds are fixed in each test."""
+"""The lens model in its three forms (calibration.lens: .model in numpy and torch, .groups /
+.undistortion batched over cameras, .compiled per point) against each other, and the solvers'
+views, reprojection and DLT, against independent references: OpenCV's projectPoints and
+undistortPoints run to convergence, central differences, per-camera projection and per-point
+least squares. Seeds are fixed in each test."""
 
 from __future__ import annotations
 
+import torch
 
 import cv2
 import numpy as np
 import pytest
 
 from spine3d.calibration import CameraRig, h36m_rig
-from spine3d.calibration.distortion import distort as reference_distort
-from spine3d.calibration.distortion import undistort as reference_undistort
+from spine3d.calibration.lens.model import distort as reference_distort
+from spine3d.calibration.lens.model import undistort as reference_undistort
 from spine3d.calibration.projection import pixels_to_normalized
-from spine3d.triangulation import undistortion
-from spine3d.triangulation.dlt import dlt, single_thread_matmul, solve_normal, view_normal_matrices
-from spine3d.triangulation.lens import distort, lens_groups
+from spine3d.calibration.lens import compiled, undistortion
+from spine3d.calibration.dlt import dlt, single_thread_matmul, solve_normal, view_normal_matrices
+from spine3d.calibration.lens.groups import distort, lens_groups
 from spine3d.triangulation.reprojection import pixel_errors
-from spine3d.triangulation.undistortion import UNDISTORT_TOLERANCE, undistort
-from spine3d.triangulation.views import normalized, prepare_views, rig_constants
+from spine3d.calibration.lens.undistortion import UNDISTORT_TOLERANCE, undistort
+from spine3d.calibration.views import normalized, prepare_views, rig_constants
 
 from rigs import RIGS, rational_rig
 
@@ -53,6 +55,38 @@ def test_distort_and_jacobian_match_calibration(name):
         jx, jy = (ref(h, 0) - ref(-h, 0)) / (2 * h), (ref(0, h) - ref(0, -h)) / (2 * h)
         np.testing.assert_allclose(np.stack([j00[c], j10[c], j01[c], j11[c]]),
                                    np.stack([jx[:, 0], jx[:, 1], jy[:, 0], jy[:, 1]]), atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["opencv", "h36m", "rational-skewed"])
+def test_every_form_of_the_lens_model_agrees(name):
+    """model (numpy), model (torch, float64), groups (batched) and compiled give the same distortion,
+    and the batched and compiled undistortions give the same exact inverse."""
+    rng = np.random.default_rng(RNG_SEED)
+    rig = RIGS[name]()
+    (g,) = _radial_tangential_groups(rig)
+    x, y = rng.uniform(-0.7, 0.7, (2, len(rig), 400))
+    batched = np.stack(distort(g, x, y), axis=-1)                                  # (C, n, 2)
+    table, inverse = compiled.lens_table((g,), len(rig))
+    for c, cam in enumerate(rig):
+        xy = np.stack([x[c], y[c]], axis=-1)
+        reference = reference_distort(xy, cam.dist, cam.model)
+        in_torch = reference_distort(torch.from_numpy(xy), torch.from_numpy(cam.dist), cam.model).numpy()
+        per_point = np.array([compiled.distorted(table[c], a, b, bool(table[c, compiled.RATIONAL]))
+                              for a, b in xy])
+        for other in (in_torch, batched[c], per_point):
+            np.testing.assert_allclose(other, reference, rtol=1e-13, atol=1e-15)
+    # the inverse: batched (numpy) vs compiled, from pixels of the image
+    const = rig_constants(rig)
+    uv = _observations(rig, 300, rng, margin=0.0)
+    xd, yd = normalized(const, uv)
+    ux, uy = undistort(g, xd, yd)
+    intrinsics = np.concatenate([const.fx, const.fy, const.cx, const.cy, const.skew], axis=1)
+    for c in range(len(rig)):
+        cx, cy, bad = np.empty(uv.shape[1]), np.empty(uv.shape[1]), np.zeros(uv.shape[1], dtype=bool)
+        compiled.undistort_pixels(np.ascontiguousarray(uv[c]).reshape(-1), intrinsics[c], table[c], inverse[c],
+                                  cx, cy, bad)
+        assert not bad.any()
+        np.testing.assert_allclose(np.stack([cx, cy]), np.stack([ux[c], uy[c]]), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("coefficients", [5, 8])

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spine3d.calibration import CameraRig
-from spine3d.calibration.distortion import distort as generic_distort
-from spine3d.triangulation import lens
-from spine3d.triangulation.lens import LensGroup, lens_groups
-from spine3d.triangulation.undistortion import undistort
+from spine3d.calibration.rig import CameraRig
+from spine3d.calibration.lens.model import distort as generic_distort
+from spine3d.calibration.lens import groups as lens
+from spine3d.calibration.lens.groups import LensGroup, lens_groups
+from spine3d.calibration.lens.undistortion import undistort
 
 _FD_STEP = 1e-7  # forward-difference step on normalised coordinates for the Jacobian of other models
 _UPPER = ((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spine3d.triangulation.views import RigConstants
+from spine3d.calibration.views import RigConstants
 
 POWER_STEPS = 0  # 0: linear-LS (v_4 = 1); > 0: power steps towards the unit-eigenvector solution
 _AT_INFINITY = 1e-9  # |v_4| / |v| below this: point at infinity (degenerate)

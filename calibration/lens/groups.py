@@ -1,6 +1,6 @@
 """Lens distortion in the solvers' layout: per-camera constants, values and Jacobians, batched over cameras.
 
-The two radial-tangential models of :mod:`spine3d.calibration.distortion` ("pinhole": OpenCV's k1 k2 p1 p2
+The two radial-tangential models of :mod:`spine3d.calibration.lens.model` ("pinhole": OpenCV's k1 k2 p1 p2
 k3 k4 k5 k6; "h36m": Human3.6M's variant) share one form, on normalised coordinates (x, y):
 
     D(x, y) = (x T + p2 r^2,  y T + p1 r^2),   T = R(r^2) + a (p1 y + p2 x),   r^2 = x^2 + y^2,
@@ -9,7 +9,7 @@ with R(s) = (1 + k1 s + k2 s^2 + k3 s^3) / (1 + k4 s + k5 s^2 + k6 s^3) the radi
 for OpenCV (``2 p1 x y + p2 (r^2 + 2 x^2)``), a = 1 for Human3.6M (``x (p1 y + p2 x) + p2 r^2``).
 Arrays are (G, n), one row per camera of a :class:`LensGroup`, and coefficients (G, 1) columns, so
 one numpy call serves all the cameras of a group. The inverse is in :mod:`.undistortion`; other
-models (fisheye) are left to :mod:`spine3d.calibration.distortion`.
+models (fisheye) are left to :mod:`spine3d.calibration.lens.model`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spine3d.calibration import Camera
+if TYPE_CHECKING:  # the camera model uses the lens model, not the reverse
+    from spine3d.calibration.camera import Camera
 
 RADIAL_TANGENTIAL = {"pinhole": 2.0, "h36m": 1.0}  # model -> a, the factor of its tangential term
 _INVERSE_DEGREE = 4  # degree in s = r_d^2 of the fitted inverse radial factor (undistortion's start)
@@ -35,7 +37,7 @@ class LensGroup:
     Attributes:
         index: (G,) the cameras' indices in the rig.
         model: "pinhole" or "h36m" (radial-tangential), "none" (no distortion) or another model of
-            :mod:`spine3d.calibration.distortion` (undistorted by the generic solver).
+            :mod:`spine3d.calibration.lens.model` (undistorted by the generic solver).
         dist: (G, D) the cameras' coefficients, zero-padded (for the generic solver).
         rational: whether any camera has k4, k5 or k6 (the radial factor is then a ratio).
         k1 .. k6, p1, p2: (G, 1) coefficients; ap1, ap2 = a p1, a p2; cp1, cp2 = (a + 2) p1, (a + 2) p2.

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from spine3d.calibration.distortion import undistort as generic_undistort
-from spine3d.triangulation.lens import RADIAL_TANGENTIAL, LensGroup, distort
+from spine3d.calibration.lens.model import undistort as generic_undistort
+from spine3d.calibration.lens.groups import RADIAL_TANGENTIAL, LensGroup, distort
 
 UNDISTORT_TOLERANCE = 1e-4  # px; every undistorted point re-distorts at most this far from its observation
 REPAIR_STEPS = 3  # extra Newton steps for the points that fail the check, before the generic solver
