@@ -115,7 +115,6 @@ def symmetric_adjugate(m: np.ndarray) -> np.ndarray:
     c3 = m12 * m23 - m13 * m22
     c2 = m02 * m33 - m03 * m23
     c1 = m02 * m23 - m03 * m22
-    c0 = m02 * m13 - m03 * m12
     return np.stack([
         m11 * c5 - m12 * c4 + m13 * c3,
         -m01 * c5 + m02 * c4 - m03 * c3,

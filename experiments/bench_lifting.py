@@ -32,7 +32,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from spine3d.lifting.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
+from spine3d.lifting.checkpoint import load_checkpoint  # noqa: E402
 from spine3d.lifting.config import load_config  # noqa: E402
 from spine3d.data.source import SequenceSource  # noqa: E402
 from spine3d.lifting.data import eval_sequences  # noqa: E402

@@ -82,11 +82,12 @@ def test_lift_npz_to_npz_and_trc(run, tmp_path):
     result = np.load(tmp_path / "out.npz")
     model, cfg, skeleton = load_checkpoint(ckpt)
     expected = lift_sequence(model, make_inputs(uv, None, size), cfg.data.frames, True, skeleton)
-    np.testing.assert_allclose(result["points_3d"], expected, atol=1e-4)
-    assert result["points_3d"].shape == (len(uv), 15, 3) and list(result["joint_names"]) == list(skeleton.names)
+    np.testing.assert_allclose(result["points"], expected, atol=1e-4)
+    assert result["points"].shape == (len(uv), 15, 3) and list(result["joint_names"]) == list(skeleton.names)
+    assert (str(result["frame"]), str(result["unit"]), bool(result["root_relative"])) == ("camera", "mm", True)
     world, names, fps = read_trc(tmp_path / "out.trc")
     trc_columns = world[..., [1, 2, 0]] * 1000.0  # back to the file's X, Y, Z in mm
-    p = result["points_3d"]
+    p = result["points"]
     np.testing.assert_allclose(trc_columns, np.stack([p[..., 0], -p[..., 1], -p[..., 2]], -1), atol=1e-3)
     assert names == list(skeleton.names) and fps == 50
 

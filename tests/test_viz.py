@@ -317,7 +317,7 @@ def test_visualize_cli_overlay(tmp_path):
     ("missing", "No such file"),
     ("no_points", "no 'points'"),
     ("unknown_names", "match no known skeleton"),
-    ("bad_suffix", "expected a .trc or .npz"),
+    ("bad_suffix", "expected .npz, .h5, .hdf5, .trc"),
     ("not_npz", "not a readable npz"),
 ])
 def test_visualize_cli_bad_input_exit_2(tmp_path, capsys, case, message):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from spine3d.errors import InputError
 from spine3d.triangulation.methods import DEFAULT_METHOD, Method

@@ -13,16 +13,13 @@ import numpy as np
 
 from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
-from spine3d.io import atomic_path
+from spine3d.formats.results3d import SUFFIXES, Result3D, write_result3d
 from spine3d.skeletons import Skeleton
 from spine3d.triangulation.config import TriangulationConfig
 from spine3d.triangulation.core import Triangulation, triangulate
 from spine3d.triangulation.status import STATUS_NAMES
 from spine3d.triangulation.detections import Detections
 from spine3d.triangulation.filtering import fill_gaps, lowpass
-
-OUTPUT_SUFFIXES = (".trc", ".npz", ".h5", ".hdf5")
-
 
 @dataclass(frozen=True, eq=False)
 class Reconstruction:
@@ -66,58 +63,29 @@ def check_output_paths(paths: list[str | os.PathLike]) -> list[Path]:
     """Output paths with a supported suffix (raises InputError on any other)."""
     out = [Path(p) for p in paths]
     for p in out:
-        if p.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise InputError(f"unsupported output type {p.suffix or '(none)'!r}; use {', '.join(OUTPUT_SUFFIXES)}", p)
+        if p.suffix.lower() not in SUFFIXES:
+            raise InputError(f"unsupported output type {p.suffix or '(none)'!r}; use {', '.join(SUFFIXES)}", p)
     return out
 
 
 def write_outputs(recon: Reconstruction, paths: list[str | os.PathLike]) -> list[Path]:
-    """Write the reconstruction to each path, by suffix: TRC (points only), npz or HDF5 (everything)."""
-    written = []
-    for path in check_output_paths(paths):
-        suffix = path.suffix.lower()
-        if suffix == ".trc":
-            from spine3d.formats.opensim import write_trc
-
-            write_trc(path, recon.points, list(recon.skeleton.names), recon.fps)
-        elif suffix == ".npz":
-            with atomic_path(path) as tmp:
-                np.savez_compressed(tmp, **result_arrays(recon))
-        else:
-            _write_h5(path, result_arrays(recon))
-        written.append(path)
-    return written
+    """Write the reconstruction to each path, by suffix: TRC (points only), npz or HDF5 (everything),
+    in the one 3D-result schema (:mod:`spine3d.formats.results3d`)."""
+    result = as_result3d(recon)
+    return [write_result3d(path, result) for path in check_output_paths(paths)]
 
 
-def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
-    """Everything the triangulation returns, plus its inputs and labels (see the CLI help)."""
-    det = recon.detections
-    arrays = {
-        **recon.result.arrays(),
-        "points_raw": recon.result.points,
-        "points": recon.points,
-        "filled": recon.filled,
-        "points2d": det.points2d,
-        "confidence": det.confidence,
-        "frame_numbers": det.frame_numbers,
-        "camera_names": np.array(recon.result.camera_names),
-        "marker_names": np.array(recon.skeleton.names),
-        "status_names": np.array(STATUS_NAMES),
-        "fps": np.array(recon.fps),
-        "method": np.array(recon.result.method),
+def as_result3d(recon: Reconstruction) -> Result3D:
+    """The reconstruction as a 3D result: world frame, m, with the triangulation's arrays and its inputs."""
+    det, res = recon.detections, recon.result
+    extras = {
+        "inliers": res.inliers, "reprojection_error": res.reprojection_error, "num_views": res.num_views,
+        "view_errors": res.view_errors, "points_raw": res.points, "filled": recon.filled,
+        "points2d": det.points2d, "confidence": det.confidence, "camera_names": np.array(res.camera_names),
+        "method": np.array(res.method),
     }
     if det.chosen is not None:
-        arrays["chosen_person"] = det.chosen
-    return arrays
-
-
-def _write_h5(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    import h5py
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            for key, value in arrays.items():
-                if value.dtype.kind == "U":
-                    f.create_dataset(key, data=value.astype(object), dtype=h5py.string_dtype())
-                else:
-                    f.create_dataset(key, data=value, compression="gzip" if value.ndim else None)
+        extras["chosen_person"] = det.chosen
+    return Result3D(recon.points, tuple(recon.skeleton.names), "world", "m", skeleton=recon.skeleton.name,
+                    fps=recon.fps, frame_numbers=det.frame_numbers, status=res.status, status_names=STATUS_NAMES,
+                    extras=extras)

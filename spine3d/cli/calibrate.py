@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -128,14 +127,15 @@ def _extrinsics(args: argparse.Namespace) -> int:
     from spine3d.calibration import CameraRig
     from spine3d.calibration.extrinsics import reprojection_errors, solve_pnp
     from spine3d.errors import InputError
+    from spine3d.formats.point_table import read_point_table
 
     rig = CameraRig.from_toml(args.calib)
     names = args.cameras or rig.names
     for name in names:
         if name not in rig.names:
             raise InputError(f"no camera named {name!r}; it has {', '.join(rig.names)}", args.calib)
-    points3d = _read_points(args.points3d, "points3d")
-    points2d = _read_points(args.points2d, "points2d")
+    points3d = read_point_table(args.points3d, "points3d")
+    points2d = read_point_table(args.points2d, "points2d")
     if points2d.ndim == 2 and points2d.shape[1] == 2 * len(names):  # table: N rows of u1 v1 u2 v2 ...
         points2d = points2d.reshape(len(points2d), len(names), 2).transpose(1, 0, 2)
     elif points2d.ndim == 2 and len(names) == 1:
@@ -192,42 +192,6 @@ def _refine(args: argparse.Namespace) -> int:
     CameraRig(result.rig.cameras, metadata).to_toml(args.out)
     print(f"wrote {args.out}")
     return 0
-
-
-def _read_points(path: str, key: str) -> np.ndarray:
-    """An npz array ``key`` or a numeric text table (header line and '#' comments skipped)."""
-    from spine3d.errors import InputError
-
-    p = Path(path)
-    if p.suffix.lower() == ".npz":
-        with np.load(p, allow_pickle=False) as data:
-            if key not in data.files:
-                raise InputError(f"missing key '{key}' (keys: {', '.join(data.files) or 'none'})", p)
-            array = np.asarray(data[key], dtype=np.float64)
-    else:
-        lines = [ln.split("#")[0].strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-        lines = [ln for ln in lines if ln]
-        sep = "," if lines and "," in lines[0] else None
-        rows = [[c.strip() for c in ln.split(sep)] for ln in lines]
-        if rows and not all(_is_number(c) for c in rows[0]):
-            rows = rows[1:]  # header
-        try:
-            array = np.array([[float(c) if c else np.nan for c in row] for row in rows], dtype=np.float64)
-        except ValueError as exc:
-            raise InputError(f"not a numeric table ({exc})", p) from None
-        if array.ndim != 2:
-            raise InputError("rows have different numbers of columns", p)
-    if np.isinf(array).any():
-        raise InputError("holds infinite values (use NaN for missing)", p)
-    return array
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return text == ""
-    return True
 
 
 def _float(text: str, what: str) -> float:

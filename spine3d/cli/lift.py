@@ -6,7 +6,6 @@ import argparse
 import logging
 from pathlib import Path
 
-import numpy as np
 
 from spine3d.errors import InputError
 
@@ -18,9 +17,10 @@ input:  an npz with 'keypoints' (T, J, 2|3) px (+ 'confidence' (T, J)), 'image_s
         (give --image-size, and --skeleton unless J identifies the layout). Another layout than the
         checkpoint's is remapped by joint name (joints it lacks are lifted as missing, confidence 0).
         NaN keypoints are missing points.
-output: an npz with 'points_3d' (T, J, 3) mm, camera frame (x right, y down, z forward), root (Hip)
-        relative, 'joint_names', 'frame_numbers'. --trc also writes an OpenSim TRC in mm of the same
-        root-relative camera-frame points with OpenSim's Y-up axes: X = x_cam, Y = -y_cam, Z = -z_cam.
+output: a 3D result npz (README "Formats"): 'points' (T, J, 3) mm, frame 'camera' (x right, y down,
+        z forward), root (Hip) relative, 'joint_names', 'skeleton', 'frame_numbers'. --trc also writes
+        an OpenSim TRC in mm of the same root-relative camera-frame points with OpenSim's Y-up axes:
+        X = x_cam, Y = -y_cam (up), Z = -z_cam (towards the camera).
 """
 
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from spine3d.lifting.checkpoint import load_checkpoint
     from spine3d.lifting.infer import lift_sequence
     from spine3d.lifting.inputs import load_lift_input
-    from spine3d.io import atomic_path
+    from spine3d.formats.results3d import Result3D, write_result3d
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is available")
@@ -55,24 +55,12 @@ def run(args: argparse.Namespace) -> int:
     model, cfg, skeleton = load_checkpoint(args.checkpoint, args.device)
     data = load_lift_input(args.input, skeleton, args.skeleton, args.image_size)
     points = lift_sequence(model, data.inputs, cfg.data.frames, args.flip_tta, skeleton)
-    with atomic_path(args.out) as tmp:
-        np.savez(tmp, points_3d=points, joint_names=np.array(skeleton.names), skeleton=np.array(skeleton.name),
-                 frame_numbers=data.frame_numbers, units=np.array("mm"), frame=np.array("camera, root-relative"))
+    result = Result3D(points, tuple(skeleton.names), "camera", "mm", root_relative=True, skeleton=skeleton.name,
+                      fps=args.fps, frame_numbers=data.frame_numbers)
+    write_result3d(args.out, result)
     print(f"lifted {len(points)} frames x {skeleton.num_joints} joints ({data.layout.name} -> {skeleton.name}"
           f"{', flip TTA' if args.flip_tta else ''}) -> {args.out}")
     if args.trc is not None:
-        from spine3d.formats.opensim import write_trc
-
-        write_trc(args.trc, camera_to_trc_world(points), skeleton.names, args.fps, units="mm")
+        write_result3d(args.trc, result)
         print(f"TRC (camera frame, Y-up, mm) -> {args.trc}")
     return 0
-
-
-def camera_to_trc_world(points_mm: np.ndarray) -> np.ndarray:
-    """(T, J, 3) mm camera frame -> (T, J, 3) m in write_trc's Z-up convention, so the TRC holds (x, -y, -z) mm.
-
-    write_trc stores ``world[..., [1, 2, 0]]``; passing world = (-z, x, -y) (a proper rotation of the
-    camera frame: Z up, X towards the camera) gives TRC columns X = x_cam, Y = -y_cam (up), Z = -z_cam.
-    """
-    p = np.asarray(points_mm, dtype=np.float64) / 1000.0
-    return np.stack([-p[..., 2], p[..., 0], -p[..., 1]], axis=-1)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import argparse
 import re
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from spine3d.errors import InputError
+from spine3d.formats.results3d import Result3D, read_result3d
 from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, skeleton_for_num_joints
 
 EPILOG = """\
-input:  an OpenSim TRC (markers, any unit; read as world Z-up metres), or an npz with either 'points'
-        (T, J, 3) m world frame Z-up, or 'points_3d' (T, J, 3) mm camera frame (x right, y down, z forward,
-        the output of 'spine3d lift'; shown with up = -y), plus optional 'joint_names' (J,), 'skeleton'
-        (a layout name) and 'fps'. NaN points are missing and not drawn.
+input:  a 3D result as 'spine3d triangulate' and 'spine3d lift' write it (npz or HDF5: 'points' (T, J, 3)
+        with 'joint_names', 'frame' world (Z-up) or camera (x right, y down, z forward; shown with
+        up = -y), 'unit', 'skeleton', 'fps'; see README "Formats"), or an OpenSim TRC (markers, any unit;
+        read as world Z-up). NaN points are missing and not drawn.
 skeleton: the layout whose joint names (or canonical names) equal the input's names, in any order;
         --skeleton NAME picks one and matches the input's names to it (joints it lacks are not drawn).
 output: OUT ending in .mp4 -> an MP4 video (OpenCV mp4v); anything else -> a folder of frame_000000.png...
@@ -31,7 +30,7 @@ overlay: with --calib Calib.toml --video VIDEO_OR_IMAGE_FOLDER [--camera NAME] t
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
     p = subparsers.add_parser(name, help=help_text, description=help_text + ".", epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", type=Path, help="TRC file or npz with 'points' / 'points_3d'")
+    p.add_argument("input", type=Path, help="3D result (.npz / .h5 from triangulate or lift) or a TRC file")
     p.add_argument("--out", required=True, type=Path, help="output .mp4 file or folder for PNG frames")
     p.add_argument("--skeleton", default=None, help=f"layout of the points ({', '.join(SKELETONS)})")
     p.add_argument("--fps", type=float, default=None, help="frame rate, Hz (default: the file's, else 30)")
@@ -46,60 +45,15 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     return p
 
 
-@dataclass(frozen=True)
-class Sequence3D:
-    """Points read from a file: (T, J, 3) in ``frame`` units (world m or camera mm), names, fps."""
-
-    points: np.ndarray
-    names: list[str] | None
-    fps: float | None
-    frame: str  # "world" | "camera"
-    layout: str | None = None
-
-
-def load_sequence(path: Path) -> Sequence3D:
-    """Read a TRC or npz result (see EPILOG); InputError for anything malformed."""
-    suffix = path.suffix.lower()
-    if suffix == ".trc":
-        from spine3d.formats.opensim import read_trc
-
-        points, names, fps = read_trc(path)
-        seq = Sequence3D(points, list(names), fps, "world")
-    elif suffix == ".npz":
-        seq = _load_npz(path)
-    else:
-        raise InputError(f"unsupported input {path.suffix!r}; expected a .trc or .npz file", path)
-    pts = seq.points
-    if pts.ndim != 3 or pts.shape[-1] != 3 or len(pts) == 0:
+def load_result(path: Path) -> Result3D:
+    """Read a 3D result (see EPILOG); InputError for anything malformed."""
+    result = read_result3d(path)
+    pts = result.points
+    if len(pts) == 0:
         raise InputError(f"points must have shape (T, J, 3) with T >= 1, got {pts.shape}", path)
-    if seq.names is not None and len(seq.names) != pts.shape[1]:
-        raise InputError(f"{len(seq.names)} joint names for {pts.shape[1]} joints", path)
     if np.isinf(pts).any() or not np.isfinite(pts).any():
         raise InputError("points must be finite or NaN (missing), with at least one finite value", path)
-    return seq
-
-
-def _load_npz(path: Path) -> Sequence3D:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise InputError(f"not a readable npz file ({exc})", path) from None
-    if "points" in arrays:
-        points, frame = arrays["points"], "world"
-    elif "points_3d" in arrays:
-        points, frame = arrays["points_3d"], "camera"
-    else:
-        raise InputError(f"npz has no 'points' (world m) or 'points_3d' (camera mm) array; keys: {sorted(arrays)}",
-                         path)
-    names = [str(n) for n in arrays["joint_names"].ravel()] if "joint_names" in arrays else None
-    fps = float(arrays["fps"]) if "fps" in arrays and arrays["fps"].size == 1 else None
-    layout = str(arrays["skeleton"]) if "skeleton" in arrays and arrays["skeleton"].size == 1 else None
-    if not np.issubdtype(points.dtype, np.number):
-        raise InputError(f"points must be numeric, got dtype {points.dtype}", path)
-    return Sequence3D(points.astype(np.float64), names, fps, frame, layout)
+    return result
 
 
 def match_skeleton(names: Sequence[str] | None, num_joints: int, requested: str | None,
@@ -157,9 +111,11 @@ def parse_frames(text: str | None, total: int) -> slice:
 
 
 def run(args: argparse.Namespace) -> int:
-    seq = load_sequence(args.input)
-    skeleton, columns = match_skeleton(seq.names, seq.points.shape[1], args.skeleton or seq.layout, args.input)
-    points = np.take(seq.points, np.clip(columns, 0, None), axis=1)
+    seq = load_result(args.input)
+    skeleton, columns = match_skeleton(list(seq.joint_names) or None, seq.points.shape[1], args.skeleton or seq.skeleton,
+                                       args.input)
+    # the renderer draws world frames in m and camera frames in mm
+    points = np.take(seq.in_metres() * (1.0 if seq.frame == "world" else 1000.0), np.clip(columns, 0, None), axis=1)
     points[:, columns < 0] = np.nan
     frames = parse_frames(args.frames, len(points))
     points = points[frames]
@@ -178,12 +134,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overlay(args, seq: Sequence3D, points: np.ndarray, skeleton: Skeleton, fps: float, start: int) -> int:
+def _overlay(args, seq: Result3D, points: np.ndarray, skeleton: Skeleton, fps: float, start: int) -> int:
     if args.calib is None or args.video is None:
         raise InputError("a video overlay needs both --calib and --video (and --camera for a multi-camera rig)")
     if seq.frame != "world":
-        raise InputError("a video overlay needs world-frame points ('points' or a TRC); 'points_3d' is "
-                         "root-relative in the camera frame", args.input)
+        raise InputError("a video overlay needs world-frame points (a triangulation or a TRC); this file's "
+                         "points are in the camera frame (a lifted, root-relative sequence)", args.input)
     from spine3d.calibration.rig import CameraRig
     from spine3d.viz.overlay import overlay_on_video
 

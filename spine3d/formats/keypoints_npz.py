@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from spine3d.errors import InputError
+from spine3d.formats.npz import read_npz_arrays
 from spine3d.io import atomic_path
 from spine3d.skeletons import get_skeleton
 
@@ -73,17 +74,7 @@ def _float_array(value: Any, key: str, path) -> np.ndarray:
 
 def read_keypoints_npz(path: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a keypoints npz (see module doc); returns a dict of arrays (``skeleton`` as str)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise InputError("holds a single array; expected an npz with a 'keypoints' key", path)
-        with data:
-            arrays = {k: data[k] for k in data.files}
-    except (FileNotFoundError, InputError):
-        raise
-    except (OSError, ValueError) as exc:
-        raise InputError(f"not a readable npz file of plain arrays ({exc})", path) from exc
-    return validate_keypoints(arrays, path)
+    return validate_keypoints(read_npz_arrays(path, "a 'keypoints' key"), path)
 
 
 def write_keypoints_npz(path: str | os.PathLike, **arrays: Any) -> None:
