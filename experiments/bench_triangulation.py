@@ -123,7 +123,7 @@ def anipose_group(rig: CameraRig):
 
 
 OURS = {"DLT": dict(method="dlt"), "weighted DLT": dict(method="weighted"),
-        "RANSAC": dict(method="ransac", refine=False), "RANSAC + LM": dict(method="ransac"),
+        "RANSAC": dict(method="ransac", refine=False), "RANSAC + LM": dict(method="ransac", refine=True),
         "oracle-inlier DLT": dict(method="weighted")}
 
 
