@@ -7,28 +7,16 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-from spine3d.calibration import Camera, CameraRig, h36m_rig
+from spine3d.calibration import h36m_rig
 from spine3d.triangulation import STATUS_NAMES, triangulate
 from spine3d.calibration.dlt import view_normal_matrices
 from spine3d.triangulation.ransac import consensus, refit
 from spine3d.triangulation.refine import evaluate, refine
 from spine3d.calibration.views import prepare_views, rig_constants
 
+from rigs import ring_rig
+
 RNG_SEED = 11
-
-
-def ring_rig(angles_deg, radius: float = 4.0, height: float = 1.5) -> CameraRig:
-    """Distortion-free 1000x1000 px cameras on a circle, looking at (0, 0, 1)."""
-    cams = []
-    for i, angle in enumerate(np.radians(angles_deg)):
-        center = np.array([radius * np.cos(angle), radius * np.sin(angle), height])
-        forward = (np.array([0.0, 0.0, 1.0]) - center) / np.linalg.norm([0.0, 0.0, 1.0] - center)
-        right = np.cross(forward, [0.0, 0.0, 1.0])
-        right /= np.linalg.norm(right)
-        R = np.stack([right, np.cross(forward, right), forward])  # rows: x right, y down, z forward
-        cams.append(Camera(f"cam{i}", [1000, 1000], [[1000, 0, 500], [0, 1000, 500], [0, 0, 1]], np.zeros(5), R,
-                           -R @ center))
-    return CameraRig(tuple(cams))
 
 
 def _scene(rig, n, noise, outlier_rate, seed=RNG_SEED):

@@ -91,7 +91,8 @@ def effective_angle(block: np.ndarray, views: np.ndarray) -> np.ndarray:
 
 
 def point_status(const: RigConstants, views: Views, points: np.ndarray, used: np.ndarray, available: np.ndarray,
-                 ambiguous: np.ndarray | None, min_views: int, min_ray_angle: float) -> np.ndarray:
+                 ambiguous: np.ndarray | None, min_views: int, min_ray_angle: float,
+                 unchecked: np.ndarray | None = None) -> np.ndarray:
     """(n,) uint8 status of solved points, first cause first (the compiled kernel's order too).
 
     Args:
@@ -101,11 +102,14 @@ def point_status(const: RigConstants, views: Views, points: np.ndarray, used: np
         available: (n,) usable views; ambiguous: (n,) bool (RANSAC, whose consensus is what a
             third view verifies) or None (the linear methods, which verify nothing).
         min_views: views a point needs; min_ray_angle: deg, see :func:`ill_conditioned`.
+        unchecked: (n,) bool, RANSAC: an inlier view the others do not predict
+            (:func:`spine3d.triangulation.ransac.unchecked_views`).
 
     Returns:
         too_few_views (fewer usable views than ``min_views``), no_consensus (fewer used), degenerate
         (no finite solution), behind_camera, ambiguous, ill_conditioned, unverified (two views;
-        RANSAC: or a depth that rests on one view, :func:`rests_on_one_view`), else ok.
+        RANSAC: or a depth that rests on one view, :func:`rests_on_one_view`, or ``unchecked``),
+        else ok.
     """
     count = used.sum(axis=0)
     if ambiguous is None:
@@ -113,7 +117,8 @@ def point_status(const: RigConstants, views: Views, points: np.ndarray, used: np
         status[ill_conditioned(ray_block(const, views.x, views.y, used), count, min_ray_angle)] = ILL_CONDITIONED
     else:
         blocks = view_blocks(const, views.x, views.y, used)
-        status = np.where(rests_on_one_view(blocks, used, min_ray_angle), UNVERIFIED, OK).astype(np.uint8)
+        alone = rests_on_one_view(blocks, used, min_ray_angle)
+        status = np.where(alone if unchecked is None else alone | unchecked, UNVERIFIED, OK).astype(np.uint8)
         status[ill_conditioned(blocks.sum(axis=0), count, min_ray_angle)] = ILL_CONDITIONED
     if ambiguous is not None:
         status[ambiguous] = AMBIGUOUS

@@ -64,7 +64,7 @@ class TriangulationOptions:
     threshold: float = 5.0
     threshold_from_data: bool = True
     noise_factor: float = 4.0
-    min_ray_angle: float = 3.0
+    min_ray_angle: float = 10.0
     max_pair_views: int = 8
     rival_distance: float = 10.0
     local_optimization: int = 1

@@ -29,7 +29,7 @@ from spine3d.triangulation.methods import DEFAULT_METHOD, METHODS, Method
 from spine3d.calibration.dlt import dlt, view_normal_matrices
 from spine3d.triangulation.checks import point_status
 from spine3d.triangulation.noise import inlier_threshold
-from spine3d.triangulation.ransac import consensus, fit_inliers, refit
+from spine3d.triangulation.ransac import consensus, fit_inliers, refit, unchecked_views
 from spine3d.triangulation.refine import refine
 from spine3d.triangulation.reprojection import pixel_errors
 from spine3d.triangulation.status import STATUS_NAMES, kept, trusted
@@ -170,7 +170,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
     threshold = opts.threshold if threshold is None else threshold
     views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=spec.robust)
     available = views.usable.sum(axis=0)
-    ambiguous = None
+    ambiguous = unchecked = None
     if not spec.robust:
         points = dlt(const, views.x, views.y, views.usable if spec.weights == "unit" else views.confidence)
         inliers = views.usable
@@ -183,9 +183,11 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
         else:
             inliers, ambiguous = inliers & views.usable, np.zeros(uv.shape[1], dtype=bool)
             points = fit_inliers(const, normals, inliers)
+        unchecked = unchecked_views(const, views, normals, inliers, threshold)
         if opts.refine and opts.refine_iterations:
             points = refine(const, views, points, inliers, opts.refine_iterations)
-    status = point_status(const, views, points, inliers, available, ambiguous, opts.min_views, opts.min_ray_angle)
+    status = point_status(const, views, points, inliers, available, ambiguous, opts.min_views, opts.min_ray_angle,
+                          unchecked)
     return outputs(const, uv, points, inliers, status)
 
 

@@ -205,3 +205,37 @@ def fit_inliers(const: RigConstants, normals: np.ndarray, inliers: np.ndarray) -
 def _fit(const: RigConstants, normals: np.ndarray, inliers: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     fit = fit_inliers(const, normals, inliers)
     return np.where(np.isfinite(fit).all(axis=0), fit, fallback)
+
+
+def unchecked_views(const: RigConstants, views: Views, normals: np.ndarray, inliers: np.ndarray, threshold: float,
+                    factor: float = 2.0) -> np.ndarray:
+    """(n,) bool: some inlier view is not predicted by the other inliers (leave-one-out check).
+
+    For each inlier view, the confidence-weighted DLT of the other inliers must reproject into it
+    within ``factor`` x ``threshold`` px. A consensus of three where one view is an outlier that
+    happens to agree with two inliers along their poorly constrained direction passes every
+    pairwise test, and fails this one: without the outlier, the inliers' point (the true one)
+    lands far from it. Points with fewer than three inliers are never flagged here (they have
+    nothing to cross-check; :func:`spine3d.triangulation.checks.point_status` flags them).
+
+    Args:
+        normals: (C, 10, n) per-view normal matrices; inliers: (C, n) bool; threshold: px.
+    """
+    total = (normals * inliers[:, None, :]).sum(axis=0)
+    limit = (factor * threshold) ** 2
+    flagged = np.zeros(inliers.shape[1], dtype=bool)
+    three = inliers.sum(axis=0) >= 3
+    for c in range(inliers.shape[0]):  # loop over cameras: leave each one out
+        test = inliers[c] & three
+        if not test.any():
+            continue
+        others = solve_normal(const, total[:, test] - normals[c][:, test])
+        err2 = squared_errors(_take(views, test), camera_points(const, others))[c]
+        flagged[test] |= ~(err2 <= limit)  # NaN (degenerate rest) flags too
+    return flagged
+
+
+def _take(views: Views, index: np.ndarray) -> Views:
+    """The views of the points ``index`` (a mask or indices over n)."""
+    return Views(views.uv[:, index], views.x[:, index], views.y[:, index], views.confidence[:, index],
+                 views.usable[:, index], None if views.whiten is None else views.whiten[:, :, index])

@@ -32,22 +32,26 @@ class Status:
 
 
 STATUSES: tuple[Status, ...] = (
-    Status("ok", "at least three views support it (RANSAC: they agree within the inlier threshold; dlt / weighted: "
-           "every usable view), it lies in front of them and their rays are well spread", True, True),
+    Status("ok", "at least three views support it and check each other (RANSAC: they agree within the inlier "
+           "threshold measured on the data, each is predicted by the others, no single view fixes the depth; dlt / "
+           "weighted: every usable view, agreement unchecked), it lies in front of them, their rays are well spread, "
+           "and in a sequence it is no spike", True, True),
     Status("too_few_views", "fewer usable views than min_views", False, False),
     Status("no_consensus", "RANSAC found no valid agreeing set of views", False, False),
     Status("degenerate", "the linear system has no finite solution", False, False),
-    Status("ambiguous", "only two views agree, and another pair agrees on a clearly different point", False, False),
+    Status("ambiguous", "RANSAC: another set of views, as large, agrees on a clearly different point: nothing tells "
+           "which is right", False, False),
     Status("behind_camera", "the solution lies behind a camera it uses (cheirality): no such point was seen",
            False, False),
     Status("ill_conditioned", "the rays it uses are too close to parallel to fix its depth (effective triangulation "
-           "angle below min_ray_angle): it may be metres off along them", True, False),
-    Status("unverified", "only two views support it and nothing checks it: no third view, no trusted neighbour in "
-           "time (a wrong match along the epipolar line reprojects just as well)", True, False),
-    Status("verified_in_time", "only two views support it, and it lies on the path of its trusted neighbours in time "
-           "(within temporal_tolerance)", True, True),
-    Status("temporal_outlier", "only two views support it, and it jumps: farther than temporal_tolerance from the "
-           "path of its trusted neighbours in time", False, False),
+           "angle below min_ray_angle): it may be far off along them", True, False),
+    Status("unverified", "its depth rests on one view that nothing checks: only two views support it (RANSAC: or the "
+           "others are nearly parallel, or do not predict it), and no trusted neighbour in time confirms it; a wrong "
+           "match along the epipolar line reprojects just as well", True, False),
+    Status("verified_in_time", "as unverified, but it lies on the path of its trusted neighbours in time (within "
+           "temporal_tolerance)", True, True),
+    Status("temporal_outlier", "it jumps: farther than temporal_tolerance from the path of its trusted neighbours in "
+           "time (an unverified point, or an ok point that is a spike)", False, False),
 )
 STATUS_NAMES: tuple[str, ...] = tuple(s.name for s in STATUSES)
 STATUS_MEANINGS: dict[str, str] = {s.name: s.meaning for s in STATUSES}

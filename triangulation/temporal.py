@@ -10,14 +10,19 @@ neighbours keep comes back only when its error is below ``bound`` px (``stable_f
 view the neighbours drop goes (a gross run that dips under the threshold for a frame is still
 the same wrong detection), unless fewer than two views would be left.
 
-Temporal check of 2-view points. Two agreeing views cannot be checked by a third: an outlier that
-lies near the epipolar line of an inlier gives a point anywhere along that line, with a small
-reprojection error. In a sequence such a point is checked against its trusted neighbours in time:
-the nearest "ok" points (three or more agreeing views) of the same joint before and after it,
-within ``window`` frames. The prediction is their linear interpolation at its frame (or the one
-neighbour, at the start or end of a run); within ``tolerance`` m of it the point is
-"verified_in_time", farther it is a "temporal_outlier" (rejected); without such a neighbour it stays
-"unverified".
+Temporal check. Two agreeing views cannot be checked by a third: an outlier that lies near the
+epipolar line of an inlier gives a point anywhere along that line, with a small reprojection
+error; and, rarely, two outliers happen to agree with one inlier (a consensus of three). In a
+sequence each point is predicted from its neighbours in time: the nearest "ok" points (three or
+more agreeing views) of the same joint strictly before and after it, within ``window`` frames,
+interpolated linearly at its frame (or the one neighbour, at the start or end of a run).
+
+1. Spikes: an "ok" point with neighbours on both sides farther than ``tolerance`` m from their
+   prediction, and farther than its two frame neighbours are from theirs (a wrong point also
+   drags the predictions of its neighbours, by half as much), is a "temporal_outlier" (rejected)
+   and no longer a neighbour; a few rounds catch runs of them.
+2. An "unverified" point within ``tolerance`` of its prediction is "verified_in_time", farther a
+   "temporal_outlier"; without such a neighbour it stays "unverified".
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIFIED_IN_TIME
+
+SPIKE_ROUNDS = 4  # rounds of spike removal among the "ok" points (one per run of frames and round)
 
 
 def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.ndarray, kept: np.ndarray,
@@ -54,34 +61,69 @@ def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.nd
     return np.where(too_few, inliers, stable)
 
 
-def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float) -> np.ndarray:
-    """Temporal check of the "unverified" (2-view) points.
+def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float,
+                   rounds: int = SPIKE_ROUNDS) -> np.ndarray:
+    """Temporal check of the "ok" points (spikes) and of the "unverified" ones (see the module docstring).
 
     Args:
         points: (T, ..., 3) m.
         status: (T, ...) uint8.
         window: frames, how far a trusted neighbour may be (each side).
         tolerance: m, largest distance to the prediction from the neighbours.
+        rounds: at most this many rounds of spike removal.
 
     Returns:
-        (T, ...) uint8, the status with "unverified" points made "verified_in_time" or
-        "temporal_outlier" where a neighbour decides.
+        (T, ...) uint8, the status with spikes among the "ok" points made "temporal_outlier", and
+        "unverified" points made "verified_in_time" or "temporal_outlier" where a neighbour decides.
     """
-    t = points.shape[0]
     anchor = status == OK
-    frames = np.arange(t).reshape((t,) + (1,) * (status.ndim - 1))
-    before = np.maximum.accumulate(np.where(anchor, frames, -t - window - 1), axis=0)  # last anchor <= t
-    after = np.minimum.accumulate(np.where(anchor, frames, 2 * t + window + 1)[::-1], axis=0)[::-1]  # first >= t
-    has_before, has_after = frames - before <= window, after - frames <= window
-    b, a = np.clip(before, 0, t - 1), np.clip(after, 0, t - 1)
-    p_before = np.take_along_axis(points, b[..., None], axis=0)
-    p_after = np.take_along_axis(points, a[..., None], axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(has_before & has_after, (frames - b) / np.maximum(a - b, 1), np.where(has_after, 1.0, 0.0))
-    predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
-    distance = np.linalg.norm(points - predicted, axis=-1)
-    check = (status == UNVERIFIED) & (has_before | has_after)
     out = status.copy()
+    for _ in range(rounds):  # loop over rounds: one spike per run of frames and round
+        predicted, before, after = predict(points, anchor, window)
+        distance = np.where(anchor & before & after, np.linalg.norm(points - predicted, axis=-1), 0.0)
+        spike = (distance > tolerance) & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1))
+        if not spike.any():
+            break
+        out[spike] = TEMPORAL_OUTLIER
+        anchor &= ~spike
+    predicted, before, after = predict(points, anchor, window)
+    distance = np.linalg.norm(points - predicted, axis=-1)
+    check = (status == UNVERIFIED) & (before | after)
     out[check & (distance <= tolerance)] = VERIFIED_IN_TIME
     out[check & ~(distance <= tolerance)] = TEMPORAL_OUTLIER  # NaN distance: rejected
+    return out
+
+
+def predict(points: np.ndarray, anchor: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point predicted from the nearest anchors strictly before and after it.
+
+    Args:
+        points: (T, ..., 3) m; anchor: (T, ...) bool; window: frames (each side).
+
+    Returns:
+        predicted (T, ..., 3) m: the linear interpolation at its frame of the nearest anchors
+        within ``window`` frames before and after it, or the one of them there is;
+        before, after (T, ...) bool: such an anchor exists.
+    """
+    t = points.shape[0]
+    frames = np.arange(t).reshape((t,) + (1,) * (anchor.ndim - 1))
+    last = np.maximum.accumulate(np.where(anchor, frames, -t - window - 1), axis=0)  # last anchor <= t
+    first = np.minimum.accumulate(np.where(anchor, frames, 2 * t + window + 1)[::-1], axis=0)[::-1]  # >= t
+    b = np.concatenate([np.full_like(last[:1], -t - window - 1), last[:-1]])  # last anchor < t
+    a = np.concatenate([first[1:], np.full_like(first[:1], 2 * t + window + 1)])  # first anchor > t
+    before, after = frames - b <= window, a - frames <= window
+    b, a = np.clip(b, 0, t - 1), np.clip(a, 0, t - 1)
+    w = np.where(before & after, (frames - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))
+    p_before = np.take_along_axis(points, b[..., None], axis=0)
+    p_after = np.take_along_axis(points, a[..., None], axis=0)
+    return (1.0 - w[..., None]) * p_before + w[..., None] * p_after, before, after
+
+
+def _shifted(values: np.ndarray, step: int) -> np.ndarray:
+    """values (T, ...) moved ``step`` frames along axis 0 (value[t - step] at t), zero-padded."""
+    out = np.zeros_like(values)
+    if step > 0:
+        out[step:] = values[:-step]
+    else:
+        out[:step] = values[-step:]
     return out
