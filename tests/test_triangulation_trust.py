@@ -165,12 +165,12 @@ def _predict_loop(points, anchor, t, j, window):
     return None, False, False
 
 
-def _verify_loop(points, status, window, tolerance, rounds=4):
+def _verify_loop(points, status, window, tolerance, spikes, rounds=4):
     """Reference of verify_in_time: one point at a time."""
     out = status.copy()
     anchor = status == OK
     t_count, j_count = status.shape
-    for _ in range(rounds):
+    for _ in range(rounds if spikes else 0):
         distance = np.zeros(status.shape)
         for t in range(t_count):
             for j in range(j_count):
@@ -200,9 +200,9 @@ def test_verify_in_time_matches_a_loop():
     points = np.cumsum(rng.normal(0, 0.02, (60, 7, 3)), axis=0)
     points[rng.random((60, 7)) < 0.1] += rng.normal(0, 0.3, 3)  # jumps, single and in runs
     status = rng.choice([OK, UNVERIFIED, _status("no_consensus")], size=(60, 7), p=[0.5, 0.4, 0.1]).astype(np.uint8)
-    for window, tolerance in ((1, 0.05), (3, 0.05), (5, 0.2)):
-        np.testing.assert_array_equal(verify_in_time(points, status, window, tolerance),
-                                      _verify_loop(points, status, window, tolerance))
+    for window, tolerance, spikes in ((1, 0.05, True), (3, 0.05, True), (5, 0.2, True), (3, 0.05, False)):
+        np.testing.assert_array_equal(verify_in_time(points, status, window, tolerance, spikes),
+                                      _verify_loop(points, status, window, tolerance, spikes))
 
 
 def _stable_loop(inliers, view_errors, usable, kept_, bound):

@@ -172,7 +172,8 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
     available = views.usable.sum(axis=0)
     ambiguous = unchecked = None
     if not spec.robust:
-        points = dlt(const, views.x, views.y, views.usable if spec.weights == "unit" else views.confidence)
+        weight = views.usable if spec.weights == "unit" else views.confidence
+        points = dlt(const, views.x, views.y, weight)
         inliers = views.usable
     else:
         normals = view_normal_matrices(const, views.x, views.y, views.confidence)
@@ -186,7 +187,8 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
         unchecked = unchecked_views(const, views, normals, inliers, threshold)
         if opts.refine and opts.refine_iterations:
             points = refine(const, views, points, inliers, opts.refine_iterations)
-    status = point_status(const, views, points, inliers, available, ambiguous, opts.min_views, opts.min_ray_angle,
+        weight = np.where(inliers, views.confidence, 0.0)
+    status = point_status(const, views, points, weight, available, ambiguous, opts.min_views, opts.min_ray_angle,
                           unchecked)
     return outputs(const, uv, points, inliers, status)
 
@@ -224,7 +226,7 @@ def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method
             fits = ~(new["inliers"] & ~(new["view_errors"] <= threshold)).any(axis=0) & kept(new["status"])
             store(changed[fits], {k: v[..., fits] for k, v in new.items()})
     status = verify_in_time(out["points"].reshape(*batch, 3), out["status"].reshape(batch), opts.temporal_window,
-                            opts.temporal_tolerance).reshape(-1)
+                            opts.temporal_tolerance, spikes=METHODS[method].robust).reshape(-1)
     rejected = np.flatnonzero(status != out["status"])
     out["status"][...] = status
     if rejected.size:  # temporal outliers lose their point; verified points keep theirs

@@ -14,8 +14,8 @@ path stays the reference (``TriangulationOptions.compiled = False``); the tests 
 3. usable views and the summed normal matrix, here from the DLT rows w (x P3 - P1), w (y P3 - P2)
    (:func:`dlt.view_normal_matrices` expands the same matrices in per-view features);
 4. the linear-LS point adj(M) e_4 (:func:`dlt.last_adjugate_column`, :func:`dlt.solve_normal`);
-5. cheirality and the ray conditioning test on the unit-weight 3x3 block accumulated beside M
-   (:func:`checks.point_status`, same polynomial), status;
+5. cheirality and the ray conditioning test on M's 3x3 block (:func:`checks.point_status`, same
+   polynomial), status;
 6. exact reprojection errors with the full camera model and their inlier mean
    (:func:`core.outputs`, :func:`reprojection.pixel_errors`).
 
@@ -126,24 +126,24 @@ def _linear(uv, conf, weighted, threshold, min_views, sin2, start, stop, intrins
     x, y = np.empty((cams, _BLOCK)), np.empty((cams, _BLOCK))
     usable = np.empty((cams, _BLOCK), dtype=np.bool_)
     m, p, count = np.empty((10, _BLOCK)), np.empty((3, _BLOCK)), np.empty(_BLOCK, dtype=np.int64)
-    g, behind = np.empty((6, _BLOCK)), np.empty(_BLOCK, dtype=np.bool_)
+    w2sum, behind = np.empty(_BLOCK), np.empty(_BLOCK, dtype=np.bool_)
     for first in range(start, stop, _BLOCK):  # compiled loop over blocks of points
         n = min(_BLOCK, stop - first)
         block = slice(first, first + n)
         bad = repair[first - start:first - start + n]  # zeros on entry; set where an undistortion check fails
         m[:, :n] = 0.0
-        g[:, :n] = 0.0
+        w2sum[:n] = 0.0
         count[:n] = 0
         behind[:n] = False
         for c in range(cams):  # loop over cameras: undistortion, normal matrices
             invalid[0] += undistort_pixels(uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], inverse[c], x[c],
                                      y[c], bad)
             invalid[0] += _accumulate(conf[c, block], weighted, threshold, projection[c], x[c], y[c], usable[c],
-                                      count, m, g)
+                                      count, m, w2sum)
         _solve(m, center, scale, p, n)
         for c in range(cams):  # loop over cameras: cheirality of the views used
             _behind(p, usable[c], pose[c], behind, n)
-        _finish(p, count, g, behind, min_views, sin2, points[3 * first:3 * (first + n)], num_views[block],
+        _finish(p, count, m, w2sum, behind, min_views, sin2, points[3 * first:3 * (first + n)], num_views[block],
                 status[block])
         mean_error[block] = 0.0
         for c in range(cams):  # loop over cameras: exact reprojection errors
@@ -162,14 +162,15 @@ def _behind(p, usable, pose, behind, n):
 
 
 @jit
-def _finish(p, count, g, behind, min_views, sin2, points, num_views, status):
+def _finish(p, count, m, w2sum, behind, min_views, sin2, points, num_views, status):
     """Status, views used, output points (flat (3 n,)) of a block (checks.point_status's rules and
-    order); points whose status keeps none become NaN in p too."""
+    order); points whose status keeps none become NaN in p too. The ray block G is M's upper-left
+    3x3 (m00 m01 m02 m11 m12 m22), w2sum (n,) the sum of the squared row weights."""
     for i in range(num_views.shape[0]):
         views = count[i]
         solved = finite(p[0, i]) & finite(p[1, i]) & finite(p[2, i])
-        g00, g01, g02, g11, g12, g22 = g[0, i], g[1, i], g[2, i], g[3, i], g[4, i], g[5, i]
-        s = views * sin2  # checks.ill_conditioned: the characteristic polynomial of G at s
+        g00, g01, g02, g11, g12, g22 = m[0, i], m[1, i], m[2, i], m[4, i], m[5, i], m[7, i]
+        s = w2sum[i] * sin2  # checks.ill_conditioned: the characteristic polynomial of G at s
         trace = g00 + g11 + g22
         e2 = g00 * g11 + g00 * g22 + g11 * g22 - g01 * g01 - g02 * g02 - g12 * g12
         det = g00 * (g11 * g22 - g12 * g12) - g01 * (g01 * g22 - g12 * g02) + g02 * (g01 * g12 - g11 * g02)
@@ -204,10 +205,10 @@ def _divide(total, num_views):
 
 
 @jit
-def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m, g):
+def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m, w2sum):
     """One camera's usable mask (n,), counted in ``count`` (n,), its DLT normal matrices added to
-    m (10, n) and its unit-weight 3x3 blocks to g (6, n) (:func:`checks.ray_block`). Returns the
-    number of rejected confidences (negative or not finite).
+    m (10, n) and its squared row weights to w2sum (n,). Returns the number of rejected
+    confidences (negative or not finite).
 
     The rows r1 = w (x P3 - P1), r2 = w (y P3 - P2) and m += r1 r1^T + r2 r2^T: the matrices of
     :func:`dlt.view_normal_matrices` (which expands them in per-view features) with fewer operations.
@@ -222,18 +223,10 @@ def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m, g
         ok = finite(x[i]) & finite(y[i]) & (w >= threshold) & (w > 0.0)
         usable[i] = ok
         count[i] += ok
-        e = 1.0 if ok else 0.0
         w = (w if weighted else 1.0) if ok else 0.0
+        w2sum[i] += w * w
         xi = x[i] if ok else 0.0
         yi = y[i] if ok else 0.0
-        u0, u1, u2 = e * (xi * c0 - a0), e * (xi * c1 - a1), e * (xi * c2 - a2)
-        v0, v1, v2 = e * (yi * c0 - b0), e * (yi * c1 - b1), e * (yi * c2 - b2)
-        g[0, i] += u0 * u0 + v0 * v0
-        g[1, i] += u0 * u1 + v0 * v1
-        g[2, i] += u0 * u2 + v0 * v2
-        g[3, i] += u1 * u1 + v1 * v1
-        g[4, i] += u1 * u2 + v1 * v2
-        g[5, i] += u2 * u2 + v2 * v2
         r0, r1, r2, r3 = w * (xi * c0 - a0), w * (xi * c1 - a1), w * (xi * c2 - a2), w * (xi * c3 - a3)
         q0, q1, q2, q3 = w * (yi * c0 - b0), w * (yi * c1 - b1), w * (yi * c2 - b2), w * (yi * c3 - b3)
         m[0, i] += r0 * r0 + q0 * q0

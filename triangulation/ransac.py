@@ -226,16 +226,14 @@ def unchecked_views(const: RigConstants, views: Views, normals: np.ndarray, inli
     flagged = np.zeros(inliers.shape[1], dtype=bool)
     three = inliers.sum(axis=0) >= 3
     for c in range(inliers.shape[0]):  # loop over cameras: leave each one out
-        test = inliers[c] & three
-        if not test.any():
+        test = np.flatnonzero(inliers[c] & three)
+        if not test.size:
             continue
-        others = solve_normal(const, total[:, test] - normals[c][:, test])
-        err2 = squared_errors(_take(views, test), camera_points(const, others))[c]
-        flagged[test] |= ~(err2 <= limit)  # NaN (degenerate rest) flags too
+        others = solve_normal(const, total[:, test] - normals[c][:, test])  # (3, k) m
+        cam = const.R[c] @ others + const.t[c][:, None]  # (3, k) m, camera c's frame
+        with np.errstate(invalid="ignore", divide="ignore"):
+            du, dv = cam[0] / cam[2] - views.x[c, test], cam[1] / cam[2] - views.y[c, test]
+        s00, s01, s10, s11 = views.whiten[:, c, test]
+        r0, r1 = s00 * du + s01 * dv, s10 * du + s11 * dv
+        flagged[test] |= ~((r0 * r0 + r1 * r1 <= limit) & (cam[2] > 0))  # NaN or behind flags too
     return flagged
-
-
-def _take(views: Views, index: np.ndarray) -> Views:
-    """The views of the points ``index`` (a mask or indices over n)."""
-    return Views(views.uv[:, index], views.x[:, index], views.y[:, index], views.confidence[:, index],
-                 views.usable[:, index], None if views.whiten is None else views.whiten[:, :, index])

@@ -17,10 +17,10 @@ sequence each point is predicted from its neighbours in time: the nearest "ok" p
 more agreeing views) of the same joint strictly before and after it, within ``window`` frames,
 interpolated linearly at its frame (or the one neighbour, at the start or end of a run).
 
-1. Spikes: an "ok" point with neighbours on both sides farther than ``tolerance`` m from their
-   prediction, and farther than its two frame neighbours are from theirs (a wrong point also
-   drags the predictions of its neighbours, by half as much), is a "temporal_outlier" (rejected)
-   and no longer a neighbour; a few rounds catch runs of them.
+1. Spikes (RANSAC): an "ok" point with neighbours on both sides farther than ``tolerance`` m from
+   their prediction, and farther than its two frame neighbours are from theirs (a wrong point
+   also drags the predictions of its neighbours, by half as much), is a "temporal_outlier"
+   (rejected) and no longer a neighbour; a few rounds catch runs of them.
 2. An "unverified" point within ``tolerance`` of its prediction is "verified_in_time", farther a
    "temporal_outlier"; without such a neighbour it stays "unverified".
 """
@@ -61,7 +61,7 @@ def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.nd
     return np.where(too_few, inliers, stable)
 
 
-def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float,
+def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float, spikes: bool = True,
                    rounds: int = SPIKE_ROUNDS) -> np.ndarray:
     """Temporal check of the "ok" points (spikes) and of the "unverified" ones (see the module docstring).
 
@@ -70,53 +70,69 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         status: (T, ...) uint8.
         window: frames, how far a trusted neighbour may be (each side).
         tolerance: m, largest distance to the prediction from the neighbours.
+        spikes: look for spikes among the "ok" points (RANSAC, whose consensus of three can be a
+            coincidence; the linear methods check no agreement to begin with).
         rounds: at most this many rounds of spike removal.
 
     Returns:
         (T, ...) uint8, the status with spikes among the "ok" points made "temporal_outlier", and
         "unverified" points made "verified_in_time" or "temporal_outlier" where a neighbour decides.
     """
-    anchor = status == OK
-    out = status.copy()
-    for _ in range(rounds):  # loop over rounds: one spike per run of frames and round
-        predicted, before, after = predict(points, anchor, window)
-        distance = np.where(anchor & before & after, np.linalg.norm(points - predicted, axis=-1), 0.0)
+    t = status.shape[0]
+    flat, codes = points.reshape(t, -1, 3), status.reshape(t, -1)  # (T, M, 3), (T, M)
+    anchor = codes == OK
+    out = codes.copy()
+    columns = np.arange(codes.shape[1])  # the series still searched for spikes
+    for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
+        sub = anchor[:, columns]
+        predicted, before, after = predict(flat[:, columns], sub, window)
+        distance = np.where(sub & before & after, np.linalg.norm(flat[:, columns] - predicted, axis=-1), 0.0)
         spike = (distance > tolerance) & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1))
-        if not spike.any():
+        hit = spike.any(axis=0)
+        if not hit.any():
             break
-        out[spike] = TEMPORAL_OUTLIER
-        anchor &= ~spike
-    predicted, before, after = predict(points, anchor, window)
-    distance = np.linalg.norm(points - predicted, axis=-1)
-    check = (status == UNVERIFIED) & (before | after)
-    out[check & (distance <= tolerance)] = VERIFIED_IN_TIME
-    out[check & ~(distance <= tolerance)] = TEMPORAL_OUTLIER  # NaN distance: rejected
-    return out
+        frames, which = np.nonzero(spike)
+        out[frames, columns[which]] = TEMPORAL_OUTLIER
+        anchor[frames, columns[which]] = False
+        columns = columns[hit]
+    todo = np.nonzero(codes == UNVERIFIED)
+    if todo[0].size:
+        predicted, before, after = predict(flat, anchor, window, todo)
+        distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
+        check = before | after
+        out[tuple(i[check] for i in todo)] = np.where(distance[check] <= tolerance, VERIFIED_IN_TIME,
+                                                      TEMPORAL_OUTLIER)  # NaN distance: rejected
+    return out.reshape(status.shape)
 
 
-def predict(points: np.ndarray, anchor: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each point predicted from the nearest anchors strictly before and after it.
+def predict(points: np.ndarray, anchor: np.ndarray, window: int,
+            at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points predicted from the nearest anchors strictly before and after them.
 
     Args:
-        points: (T, ..., 3) m; anchor: (T, ...) bool; window: frames (each side).
+        points: (T, M, 3) m; anchor: (T, M) bool; window: frames (each side).
+        at: (frames (K,), columns (K,)) of the points to predict; None: every point.
 
     Returns:
-        predicted (T, ..., 3) m: the linear interpolation at its frame of the nearest anchors
-        within ``window`` frames before and after it, or the one of them there is;
-        before, after (T, ...) bool: such an anchor exists.
+        predicted (T, M, 3) or (K, 3) m: the linear interpolation at its frame of the nearest
+        anchors within ``window`` frames before and after the point, or the one of them there is;
+        before, after (T, M) or (K,) bool: such an anchor exists.
     """
     t = points.shape[0]
-    frames = np.arange(t).reshape((t,) + (1,) * (anchor.ndim - 1))
-    last = np.maximum.accumulate(np.where(anchor, frames, -t - window - 1), axis=0)  # last anchor <= t
-    first = np.minimum.accumulate(np.where(anchor, frames, 2 * t + window + 1)[::-1], axis=0)[::-1]  # >= t
-    b = np.concatenate([np.full_like(last[:1], -t - window - 1), last[:-1]])  # last anchor < t
-    a = np.concatenate([first[1:], np.full_like(first[:1], 2 * t + window + 1)])  # first anchor > t
-    before, after = frames - b <= window, a - frames <= window
+    far_before, far_after = -t - window - 1, 2 * t + window + 1
+    frames = np.arange(t)[:, None]
+    last = np.maximum.accumulate(np.where(anchor, frames, far_before), axis=0)  # last anchor <= t
+    first = np.minimum.accumulate(np.where(anchor, frames, far_after)[::-1], axis=0)[::-1]  # first >= t
+    b = np.concatenate([np.full_like(last[:1], far_before), last[:-1]])  # last anchor < t
+    a = np.concatenate([first[1:], np.full_like(first[:1], far_after)])  # first anchor > t
+    if at is None:
+        now, columns = np.broadcast_to(frames, anchor.shape), np.broadcast_to(np.arange(anchor.shape[1]), anchor.shape)
+    else:
+        (now, columns), b, a = at, b[at], a[at]
+    before, after = now - b <= window, a - now <= window
     b, a = np.clip(b, 0, t - 1), np.clip(a, 0, t - 1)
-    w = np.where(before & after, (frames - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))
-    p_before = np.take_along_axis(points, b[..., None], axis=0)
-    p_after = np.take_along_axis(points, a[..., None], axis=0)
-    return (1.0 - w[..., None]) * p_before + w[..., None] * p_after, before, after
+    w = np.where(before & after, (now - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))[..., None]
+    return (1.0 - w) * points[b, columns] + w * points[a, columns], before, after
 
 
 def _shifted(values: np.ndarray, step: int) -> np.ndarray:
