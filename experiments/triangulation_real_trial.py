@@ -1,7 +1,8 @@
 """Proof on real data: triangulate the Pose2Sim balancing trial and plot one frame in 3D.
 
-Prints a table, for the associated detections (``pose-associated``), filtering off: for the plain
-confidence-weighted DLT and the default method, the median reprojection error over all detections
+Prints a table, for the associated detections (``pose-associated``), filtering off: for the default
+method, the confidence-weighted DLT (with and without the checks in time) and RANSAC with the fixed
+15 px threshold it had before issue 13, the median reprojection error over all detections
 with confidence > 0.3 (inliers or not) and per point, the points reconstructed and trusted, the
 frames without any point, and the bone-length steadiness (standard deviation over the trial of the
 8 limb-segment lengths, median and max over the segments; :mod:`spine3d.triangulation.steadiness`),
@@ -76,16 +77,24 @@ def plot_frame(points: np.ndarray, rig: CameraRig, path: Path, title: str) -> No
     plt.close(fig)
 
 
-def measure(rig: CameraRig, det, method: str) -> dict[str, float]:
-    """One method on the trial: reprojection errors (px), shares (%), frames, steadiness (mm)."""
-    res = triangulate(rig, det.points2d, det.confidence, method)
+COLUMNS = (  # (label, method, options): the default method, weighted DLT with and without the checks in time
+    (f"{METHODS[DEFAULT_METHOD].label} (default)", DEFAULT_METHOD, {}),
+    (METHODS["weighted"].label, "weighted", {}),
+    (f"{METHODS['weighted'].label}, temporal: false", "weighted", {"temporal": False}),
+    (f"{METHODS['ransac'].label}, fixed 15 px threshold", "ransac", {"threshold": 15.0, "threshold_from_data": False}),
+)
+
+
+def measure(rig: CameraRig, det, method: str, **options) -> dict[str, float]:
+    """One method on the trial: reprojection errors (px), shares (%), frames, steadiness (mm), threshold (px)."""
+    res = triangulate(rig, det.points2d, det.confidence, method, **options)
     good = trusted(res.status)
     steady = steadiness_summary(np.where(good[..., None], res.points, np.nan), BODY_25B)
     return {"view_error": np.nanmedian(res.view_errors[det.confidence > 0.3]),
             "point_error": np.nanmedian(res.reprojection_error),
             "reconstructed": 100 * np.isfinite(res.points[..., 0]).mean(), "trusted": 100 * good.mean(),
             "lost": int((~good).all(axis=1).sum()), "steady_median": steady["median_mm"],
-            "steady_max": steady["max_mm"]}
+            "steady_max": steady["max_mm"], "threshold": res.threshold}
 
 
 def format_table(rows: dict[str, dict[str, float]]) -> str:
@@ -97,8 +106,10 @@ def format_table(rows: dict[str, dict[str, float]]) -> str:
             ("reconstructed", "points reconstructed", "{:.1f} %"), ("trusted", "points trusted", "{:.1f} %"),
             ("lost", "frames without any trusted point", "{:d}"),
             ("steady_median", "bone-length std, median of 8 limb segments", "{:.1f} mm"),
-            ("steady_max", "bone-length std, max of 8 limb segments", "{:.1f} mm")):
-        lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) for r in rows.values()) + " |")
+            ("steady_max", "bone-length std, max of 8 limb segments", "{:.1f} mm"),
+            ("threshold", "RANSAC inlier threshold", "{:.1f} px")):
+        lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) if np.isfinite(r[key]) else "-"
+                                                 for r in rows.values()) + " |")
     return "\n".join(lines)
 
 
@@ -107,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     rig = CameraRig.from_toml(args.data / "Calib.toml")
     det = load_detections(args.data / "pose-associated", rig, BODY_25B)
-    rows = {METHODS[m].label: measure(rig, det, m) for m in dict.fromkeys(("weighted", DEFAULT_METHOD))}
+    rows = {label: measure(rig, det, method, **options) for label, method, options in COLUMNS}
     print(format_table(rows))
     res = triangulate(rig, det.points2d, det.confidence)
     raw = load_detections(args.data / "pose", rig, BODY_25B)

@@ -152,45 +152,56 @@ def test_a_depth_that_rests_on_one_view_is_unverified():
 
 # -- time ------------------------------------------------------------------------------------------
 
-def _predict_loop(points, anchor, t, j, window):
-    """Reference prediction of point (t, j) from the nearest anchors strictly before and after it."""
+def _neighbours_loop(anchor, t, j, window):
+    """Reference: the nearest anchors strictly before and after frame t of series j (or None)."""
     t_count = anchor.shape[0]
     before = [s for s in range(t - 1, max(-1, t - window - 1), -1) if anchor[s, j]]
     after = [s for s in range(t + 1, min(t_count, t + window + 1)) if anchor[s, j]]
-    if before and after:
-        b, a = before[0], after[0]
-        return points[b, j] + (t - b) / (a - b) * (points[a, j] - points[b, j]), True, True
-    if before or after:
-        return points[(before or after)[0], j], bool(before), bool(after)
-    return None, False, False
+    return (before[0] if before else None), (after[0] if after else None)
 
 
-def _verify_loop(points, status, window, tolerance, spikes, rounds=4):
+def _predict_loop(points, b, a, t, j):
+    if b is not None and a is not None:
+        return points[b, j] + (t - b) / (a - b) * (points[a, j] - points[b, j])
+    return points[b if b is not None else a, j]
+
+
+def _tolerance_loop(points, anchor, j, floor, factor):
+    """Reference of temporal.tolerances for series j."""
+    def second_differences(columns):
+        return [np.linalg.norm(points[t, c] - 0.5 * (points[t - 1, c] + points[t + 1, c]))
+                for c in columns for t in range(1, anchor.shape[0] - 1) if anchor[t - 1:t + 2, c].all()]
+    own = second_differences([j])
+    d = own if len(own) >= 20 else second_differences(range(anchor.shape[1]))
+    return max(floor, factor * np.median(d) / 1.5382)
+
+
+def _verify_loop(points, status, window, floor, factor, spikes, rounds=4):
     """Reference of verify_in_time: one point at a time."""
     out = status.copy()
     anchor = status == OK
     t_count, j_count = status.shape
+    limit = [_tolerance_loop(points, anchor, j, floor, factor) for j in range(j_count)]
     for _ in range(rounds if spikes else 0):
         distance = np.zeros(status.shape)
         for t in range(t_count):
             for j in range(j_count):
-                predicted, before, after = _predict_loop(points, anchor, t, j, window)
-                if anchor[t, j] and before and after:
-                    distance[t, j] = np.linalg.norm(points[t, j] - predicted)
-        spikes = [(t, j) for t in range(t_count) for j in range(j_count) if distance[t, j] > tolerance
-                  and distance[t, j] >= max(distance[max(t - 1, 0), j] if t else 0.0,
-                                            distance[t + 1, j] if t + 1 < t_count else 0.0)]
-        for t, j in spikes:
+                b, a = _neighbours_loop(anchor, t, j, window)
+                if anchor[t, j] and b is not None and a is not None:
+                    far = np.linalg.norm(points[t, j] - _predict_loop(points, b, a, t, j))
+                    distance[t, j] = far if far > np.linalg.norm(points[a, j] - points[b, j]) else -far
+        spikes_found = [(t, j) for t in range(t_count) for j in range(j_count) if distance[t, j] > limit[j]
+                        and abs(distance[t, j]) >= max(abs(distance[t - 1, j]) if t else 0.0,
+                                                       abs(distance[t + 1, j]) if t + 1 < t_count else 0.0)]
+        for t, j in spikes_found:
             out[t, j], anchor[t, j] = TEMPORAL_OUTLIER, False
-        if not spikes:
+        if not spikes_found:
             break
     for t in range(t_count):
         for j in range(j_count):
-            if status[t, j] != UNVERIFIED:
-                continue
-            predicted, before, after = _predict_loop(points, anchor, t, j, window)
-            if predicted is not None:
-                near = np.linalg.norm(points[t, j] - predicted) <= tolerance
+            b, a = _neighbours_loop(anchor, t, j, window)
+            if status[t, j] == UNVERIFIED and (b is not None or a is not None):
+                near = np.linalg.norm(points[t, j] - _predict_loop(points, b, a, t, j)) <= limit[j]
                 out[t, j] = VERIFIED_IN_TIME if near else TEMPORAL_OUTLIER
     return out
 
@@ -200,9 +211,12 @@ def test_verify_in_time_matches_a_loop():
     points = np.cumsum(rng.normal(0, 0.02, (60, 7, 3)), axis=0)
     points[rng.random((60, 7)) < 0.1] += rng.normal(0, 0.3, 3)  # jumps, single and in runs
     status = rng.choice([OK, UNVERIFIED, _status("no_consensus")], size=(60, 7), p=[0.5, 0.4, 0.1]).astype(np.uint8)
-    for window, tolerance, spikes in ((1, 0.05, True), (3, 0.05, True), (5, 0.2, True), (3, 0.05, False)):
-        np.testing.assert_array_equal(verify_in_time(points, status, window, tolerance, spikes),
-                                      _verify_loop(points, status, window, tolerance, spikes))
+    status[:, 0] = OK  # a series with its own tolerance; the others take the median of all
+    status[[5, 30], 0] = UNVERIFIED
+    for window, floor, factor, spikes in ((1, 0.05, 4.0, True), (3, 0.05, 4.0, True), (5, 0.2, 4.0, True),
+                                          (3, 0.01, 2.0, True), (3, 0.05, 4.0, False)):
+        np.testing.assert_array_equal(verify_in_time(points, status, window, floor, factor, spikes),
+                                      _verify_loop(points, status, window, floor, factor, spikes))
 
 
 def _stable_loop(inliers, view_errors, usable, kept_, bound):

@@ -226,7 +226,7 @@ def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method
             fits = ~(new["inliers"] & ~(new["view_errors"] <= threshold)).any(axis=0) & kept(new["status"])
             store(changed[fits], {k: v[..., fits] for k, v in new.items()})
     status = verify_in_time(out["points"].reshape(*batch, 3), out["status"].reshape(batch), opts.temporal_window,
-                            opts.temporal_tolerance, spikes=METHODS[method].robust).reshape(-1)
+                            opts.temporal_tolerance, opts.noise_factor, spikes=METHODS[method].robust).reshape(-1)
     rejected = np.flatnonzero(status != out["status"])
     out["status"][...] = status
     if rejected.size:  # temporal outliers lose their point; verified points keep theirs

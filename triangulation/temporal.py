@@ -1,4 +1,4 @@
-"""Time in a sequence of triangulated points: stable view sets, and the check of 2-view points.
+"""Time in a sequence of triangulated points: stable view sets, and checks against neighbours in time.
 
 Both work on a batch shape (T, J, ...) whose first axis is frames, vectorised over everything else.
 
@@ -6,32 +6,40 @@ Stable view sets (RANSAC). Choosing a different view subset in each frame fits e
 and makes the points jump. A view's inlier flag is replaced by the majority of its flags in the
 frame before, the frame itself and the frame after (frames whose point was not kept do not vote;
 a tie, e.g. one voting neighbour against the frame's own flag, keeps the frame's flag). A view the
-neighbours keep comes back only when its error is below ``bound`` px (``stable_factor`` x the inlier threshold): a gross error is never re-admitted. A
-view the neighbours drop goes (a gross run that dips under the threshold for a frame is still
-the same wrong detection), unless fewer than two views would be left.
+neighbours keep comes back only when its error is below ``bound`` px (``stable_factor`` x the
+inlier threshold): a gross error is never re-admitted. A view the neighbours drop goes (a gross
+run that dips under the threshold for a frame is still the same wrong detection), unless fewer
+than two views would be left.
 
-Temporal check. Two agreeing views cannot be checked by a third: an outlier that lies near the
+Checks in time. Two agreeing views cannot be checked by a third: an outlier that lies near the
 epipolar line of an inlier gives a point anywhere along that line, with a small reprojection
 error; and, rarely, two outliers happen to agree with one inlier (a consensus of three). In a
 sequence each point is predicted from its neighbours in time: the nearest "ok" points (three or
-more agreeing views) of the same joint strictly before and after it, within ``window`` frames,
-interpolated linearly at its frame (or the one neighbour, at the start or end of a run).
+more agreeing views) of the same series (joint) strictly before and after it, within ``window``
+frames, interpolated linearly at its frame (or the one neighbour, at the start or end of a run).
+Each series' tolerance is ``max(tolerance, noise_factor * s)``, ``s`` the series' own scale of
+deviations from such predictions (noise and motion, :func:`tolerances`): noisy detections widen it.
 
-1. Spikes (RANSAC): an "ok" point with neighbours on both sides farther than ``tolerance`` m from
-   their prediction, and farther than its two frame neighbours are from theirs (a wrong point
-   also drags the predictions of its neighbours, by half as much), is a "temporal_outlier"
+1. Spikes (RANSAC): an "ok" point with neighbours on both sides farther than the tolerance from
+   their prediction, farther than those neighbours are from each other (a spike, not a step
+   such as the join of two recordings) and farther than its two frame neighbours are from their
+   own predictions (a wrong point drags those by half as much) is a "temporal_outlier"
    (rejected) and no longer a neighbour; a few rounds catch runs of them.
-2. An "unverified" point within ``tolerance`` of its prediction is "verified_in_time", farther a
+2. An "unverified" point within the tolerance of its prediction is "verified_in_time", farther a
    "temporal_outlier"; without such a neighbour it stays "unverified".
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIFIED_IN_TIME
 
 SPIKE_ROUNDS = 4  # rounds of spike removal among the "ok" points (one per run of frames and round)
+MIN_TRIPLETS = 20  # "ok" triplets a series needs for its own tolerance (else the median of all)
+MAXWELL_MEDIAN = 1.5382  # median of |v| for v ~ N(0, I_3)
 
 
 def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.ndarray, kept: np.ndarray,
@@ -61,15 +69,16 @@ def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.nd
     return np.where(too_few, inliers, stable)
 
 
-def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float, spikes: bool = True,
-                   rounds: int = SPIKE_ROUNDS) -> np.ndarray:
+def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float, noise_factor: float,
+                   spikes: bool = True, rounds: int = SPIKE_ROUNDS) -> np.ndarray:
     """Temporal check of the "ok" points (spikes) and of the "unverified" ones (see the module docstring).
 
     Args:
         points: (T, ..., 3) m.
         status: (T, ...) uint8.
         window: frames, how far a trusted neighbour may be (each side).
-        tolerance: m, largest distance to the prediction from the neighbours.
+        tolerance: m, the smallest tolerance (see :func:`tolerances`).
+        noise_factor: the tolerance in units of the series' own noise (see :func:`tolerances`).
         spikes: look for spikes among the "ok" points (RANSAC, whose consensus of three can be a
             coincidence; the linear methods check no agreement to begin with).
         rounds: at most this many rounds of spike removal.
@@ -82,12 +91,16 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     flat, codes = points.reshape(t, -1, 3), status.reshape(t, -1)  # (T, M, 3), (T, M)
     anchor = codes == OK
     out = codes.copy()
+    limit = tolerances(flat, anchor, tolerance, noise_factor)  # (M,) m
     columns = np.arange(codes.shape[1])  # the series still searched for spikes
     for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
         sub = anchor[:, columns]
-        predicted, before, after = predict(flat[:, columns], sub, window)
+        p_before, p_after, w, before, after = neighbours(flat[:, columns], sub, window)
+        predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
         distance = np.where(sub & before & after, np.linalg.norm(flat[:, columns] - predicted, axis=-1), 0.0)
-        spike = (distance > tolerance) & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1))
+        change = np.linalg.norm(p_after - p_before, axis=-1)  # how far the path moves across the point
+        spike = ((distance > limit[columns]) & (distance > change)  # a spike, not a step
+                 & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
         hit = spike.any(axis=0)
         if not hit.any():
             break
@@ -100,9 +113,33 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         predicted, before, after = predict(flat, anchor, window, todo)
         distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
         check = before | after
-        out[tuple(i[check] for i in todo)] = np.where(distance[check] <= tolerance, VERIFIED_IN_TIME,
-                                                      TEMPORAL_OUTLIER)  # NaN distance: rejected
+        near = distance[check] <= limit[todo[1][check]]  # NaN distance: rejected
+        out[tuple(i[check] for i in todo)] = np.where(near, VERIFIED_IN_TIME, TEMPORAL_OUTLIER)
     return out.reshape(status.shape)
+
+
+def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_factor: float) -> np.ndarray:
+    """(M,) m, each series' tolerance: ``max(tolerance, noise_factor * s)``.
+
+    ``s`` is the series' own scale of "where it is" against "where its neighbours put it": the
+    second differences ``d = |X_t - (X_{t-1} + X_{t+1}) / 2|`` of three consecutive "ok" points,
+    whose median is 1.5382 s for Gaussian noise (a Maxwell distribution), noise and motion both.
+    Series with fewer than :data:`MIN_TRIPLETS` such triplets take the median over all series.
+
+    Args:
+        points: (T, M, 3) m; anchor: (T, M) bool.
+    """
+    three = anchor[1:-1] & anchor[:-2] & anchor[2:]
+    d = np.linalg.norm(points[1:-1] - 0.5 * (points[:-2] + points[2:]), axis=-1)  # (T - 2, M)
+    d = np.where(three, d, np.nan)
+    if not three.any():
+        return np.full(points.shape[1], tolerance)
+    overall = np.nanmedian(d)
+    enough = three.sum(axis=0) >= MIN_TRIPLETS
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series: replaced just below
+        median = np.where(enough, np.nanmedian(d, axis=0), overall)
+    return np.maximum(tolerance, noise_factor * median / MAXWELL_MEDIAN)
 
 
 def predict(points: np.ndarray, anchor: np.ndarray, window: int,
@@ -118,6 +155,20 @@ def predict(points: np.ndarray, anchor: np.ndarray, window: int,
         anchors within ``window`` frames before and after the point, or the one of them there is;
         before, after (T, M) or (K,) bool: such an anchor exists.
     """
+    p_before, p_after, w, before, after = neighbours(points, anchor, window, at)
+    return (1.0 - w[..., None]) * p_before + w[..., None] * p_after, before, after
+
+
+def neighbours(points: np.ndarray, anchor: np.ndarray, window: int,
+               at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """The nearest anchors strictly before and after each point (see :func:`predict`).
+
+    Returns:
+        p_before, p_after: (T, M, 3) or (K, 3) m, the anchors (the nearest anchor at all, or an
+        arbitrary point, where there is none within ``window``); w: (T, M) or (K,) the weight of
+        p_after in the prediction (its interpolation weight; 1 or 0 with one anchor);
+        before, after: (T, M) or (K,) bool, an anchor exists within ``window`` frames.
+    """
     t = points.shape[0]
     far_before, far_after = -t - window - 1, 2 * t + window + 1
     frames = np.arange(t)[:, None]
@@ -131,8 +182,8 @@ def predict(points: np.ndarray, anchor: np.ndarray, window: int,
         (now, columns), b, a = at, b[at], a[at]
     before, after = now - b <= window, a - now <= window
     b, a = np.clip(b, 0, t - 1), np.clip(a, 0, t - 1)
-    w = np.where(before & after, (now - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))[..., None]
-    return (1.0 - w) * points[b, columns] + w * points[a, columns], before, after
+    w = np.where(before & after, (now - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))
+    return points[b, columns], points[a, columns], w, before, after
 
 
 def _shifted(values: np.ndarray, step: int) -> np.ndarray:
