@@ -27,7 +27,9 @@ class TriangulationOptions:
             ``threshold_from_data`` the smallest such threshold (see :mod:`.noise`).
         threshold_from_data: RANSAC's threshold is ``noise_factor`` x the detector noise measured
             on the data's own residuals (never below ``threshold``); False: ``threshold`` as given.
-        noise_factor: inlier threshold in units of the measured noise sigma (px per image axis).
+        noise_factor: outliers lie beyond this many noise scales: RANSAC's inlier threshold in units
+            of the measured pixel noise sigma (px per image axis), and each series' tolerance in
+            time in units of its own scale of deviations (see ``temporal_tolerance``).
         min_ray_angle: deg, every method: a point whose rays have an effective triangulation angle
             below this is "ill_conditioned" (:mod:`.checks`); RANSAC: pair hypotheses whose two
             rays are closer than this to parallel (or anti-parallel, cameras facing each other)
@@ -48,8 +50,11 @@ class TriangulationOptions:
         stable_factor: RANSAC, temporal: a view its neighbours in time keep comes back when its
             error is below this many inlier thresholds.
         temporal_window: frames, how far (each side) a trusted neighbour may be to check a 2-view point.
-        temporal_tolerance: m, a 2-view point farther than this from its trusted neighbours' path
-            is a "temporal_outlier", closer "verified_in_time".
+        temporal_tolerance: m, the smallest tolerance in time: an unverified point farther than
+            its series' tolerance (max(this, noise_factor x the series' own scale of deviations from
+            its neighbours' path), :func:`spine3d.triangulation.temporal.tolerances`) from its
+            trusted neighbours' path is a "temporal_outlier", closer "verified_in_time"; RANSAC's
+            ok points farther are spikes.
         seed: random seed of the view sampling (only used when C > max_pair_views).
         compiled: run "dlt" and "weighted" through the compiled kernel (:mod:`spine3d.triangulation.kernel`,
             same results as the numpy path to rounding, ~5x faster in the benchmark); False: the numpy

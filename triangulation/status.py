@@ -48,10 +48,10 @@ STATUSES: tuple[Status, ...] = (
     Status("unverified", "its depth rests on one view that nothing checks: only two views support it (RANSAC: or the "
            "others are nearly parallel, or do not predict it), and no trusted neighbour in time confirms it; a wrong "
            "match along the epipolar line reprojects just as well", True, False),
-    Status("verified_in_time", "as unverified, but it lies on the path of its trusted neighbours in time (within "
-           "temporal_tolerance)", True, True),
-    Status("temporal_outlier", "it jumps: farther than temporal_tolerance from the path of its trusted neighbours in "
-           "time (an unverified point, or an ok point that is a spike)", False, False),
+    Status("verified_in_time", "as unverified, but it lies on the path of its trusted neighbours in time (within the "
+           "series' tolerance: temporal_tolerance, wider for noisy series)", True, True),
+    Status("temporal_outlier", "it jumps: farther than the series' tolerance from the path of its trusted neighbours "
+           "in time (an unverified point, or a RANSAC ok point that is a spike)", False, False),
 )
 STATUS_NAMES: tuple[str, ...] = tuple(s.name for s in STATUSES)
 STATUS_MEANINGS: dict[str, str] = {s.name: s.meaning for s in STATUSES}
