@@ -210,8 +210,9 @@ def outputs(const: RigConstants, uv: np.ndarray, points: np.ndarray, inliers: np
 
 def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: str, opts: TriangulationOptions,
                    threshold: float, out: dict[str, np.ndarray], batch: tuple[int, ...], store) -> None:
-    """Stable view sets (RANSAC: re-solve the points whose set changes), then the temporal check of
-    the 2-view points; ``out`` holds the flat outputs (N = prod(batch)) and is updated in place."""
+    """Stable view sets (RANSAC: re-solve the points whose set changes), then the checks in time
+    (:func:`spine3d.triangulation.temporal.verify_in_time`); ``out`` holds the flat outputs
+    (N = prod(batch)) and is updated in place."""
     cams = uv.shape[0]
     if METHODS[method].robust:
         usable = (conf >= opts.confidence_threshold) & (conf > 0)  # as in prepare_views
@@ -227,7 +228,7 @@ def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method
             store(changed[fits], {k: v[..., fits] for k, v in new.items()})
     status = verify_in_time(out["points"].reshape(*batch, 3), out["status"].reshape(batch), opts.temporal_window,
                             opts.temporal_tolerance, opts.noise_factor, spikes=METHODS[method].robust).reshape(-1)
-    rejected = np.flatnonzero(status != out["status"])
+    rejected = np.flatnonzero((status != out["status"]) & ~kept(status))
     out["status"][...] = status
     if rejected.size:  # temporal outliers lose their point; verified points keep theirs
         store(rejected, outputs(const, uv[:, rejected], out["points"][rejected].T.copy(),

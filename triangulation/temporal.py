@@ -31,8 +31,6 @@ deviations from such predictions (noise and motion, :func:`tolerances`): noisy d
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIFIED_IN_TIME
@@ -91,8 +89,12 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     flat, codes = points.reshape(t, -1, 3), status.reshape(t, -1)  # (T, M, 3), (T, M)
     anchor = codes == OK
     out = codes.copy()
-    limit = tolerances(flat, anchor, tolerance, noise_factor)  # (M,) m
-    columns = np.arange(codes.shape[1])  # the series still searched for spikes
+    todo = np.nonzero(codes == UNVERIFIED)
+    columns = np.arange(codes.shape[1]) if spikes else np.unique(todo[1])  # the series that need a tolerance
+    if not columns.size:
+        return out.reshape(status.shape)
+    limit = np.full(codes.shape[1], np.nan)
+    limit[columns] = tolerances(flat, anchor, tolerance, noise_factor, columns)  # m
     for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
         sub = anchor[:, columns]
         p_before, p_after, w, before, after = neighbours(flat[:, columns], sub, window)
@@ -108,7 +110,6 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         out[frames, columns[which]] = TEMPORAL_OUTLIER
         anchor[frames, columns[which]] = False
         columns = columns[hit]
-    todo = np.nonzero(codes == UNVERIFIED)
     if todo[0].size:
         predicted, before, after = predict(flat, anchor, window, todo)
         distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
@@ -118,8 +119,9 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     return out.reshape(status.shape)
 
 
-def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_factor: float) -> np.ndarray:
-    """(M,) m, each series' tolerance: ``max(tolerance, noise_factor * s)``.
+def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_factor: float,
+               columns: np.ndarray) -> np.ndarray:
+    """(K,) m, the tolerance of each series of ``columns`` (K,): ``max(tolerance, noise_factor * s)``.
 
     ``s`` is the series' own scale of "where it is" against "where its neighbours put it": the
     second differences ``d = |X_t - (X_{t-1} + X_{t+1}) / 2|`` of three consecutive "ok" points,
@@ -129,16 +131,22 @@ def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_f
     Args:
         points: (T, M, 3) m; anchor: (T, M) bool.
     """
-    three = anchor[1:-1] & anchor[:-2] & anchor[2:]
-    d = np.linalg.norm(points[1:-1] - 0.5 * (points[:-2] + points[2:]), axis=-1)  # (T - 2, M)
-    d = np.where(three, d, np.nan)
-    if not three.any():
-        return np.full(points.shape[1], tolerance)
-    overall = np.nanmedian(d)
-    enough = three.sum(axis=0) >= MIN_TRIPLETS
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series: replaced just below
-        median = np.where(enough, np.nanmedian(d, axis=0), overall)
+    def second_differences(cols: np.ndarray) -> np.ndarray:  # (T - 2, k), NaN where no triplet
+        three = anchor[1:-1, cols] & anchor[:-2, cols] & anchor[2:, cols]
+        d = np.linalg.norm(points[1:-1, cols] - 0.5 * (points[:-2, cols] + points[2:, cols]), axis=-1)
+        return np.where(three, d, np.nan)
+
+    d = second_differences(columns)
+    count = np.isfinite(d).sum(axis=0)
+    ranked = np.sort(d, axis=0)  # NaN last: the median of the finite values, vectorised
+    lo = np.take_along_axis(ranked, np.maximum((count - 1) // 2, 0)[None], axis=0)[0]
+    hi = np.take_along_axis(ranked, np.maximum(count // 2, 0)[None], axis=0)[0]
+    median = 0.5 * (lo + hi)
+    few = count < MIN_TRIPLETS
+    if few.any():
+        every = second_differences(np.arange(anchor.shape[1]))
+        overall = np.median(every[np.isfinite(every)]) if np.isfinite(every).any() else 0.0
+        median = np.where(few, overall, median)
     return np.maximum(tolerance, noise_factor * median / MAXWELL_MEDIAN)
 
 
