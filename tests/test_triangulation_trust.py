@@ -281,6 +281,15 @@ def test_a_two_view_point_that_jumps_is_rejected():
         assert triangulate(rig, uv, method=method).status[11, 0] == TEMPORAL_OUTLIER
 
 
+@pytest.mark.parametrize("frames", [0, 1, 2, 3])
+@pytest.mark.parametrize("method", ["weighted", "ransac"])
+def test_short_sequences(frames, method):
+    """Sequences too short for any triplet or neighbour: nothing to check, nothing breaks."""
+    rig, x, uv = _two_view_sequence(np.random.default_rng(RNG_SEED))
+    res = triangulate(rig, uv[:, 10:10 + frames], method=method)  # 2-view frames: unverified, no neighbour
+    assert res.points.shape == (frames, 1, 3) and (res.status == UNVERIFIED).all()
+
+
 def test_a_gross_run_is_dropped_in_every_frame():
     """Camera 2 follows a wrong point (75 px off) for frames 10-29, except frames 15 and 24 where
     its detection dips to 7.5 px of the truth: without time RANSAC re-admits it in those two frames

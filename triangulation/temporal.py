@@ -85,6 +85,8 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         (T, ...) uint8, the status with spikes among the "ok" points made "temporal_outlier", and
         "unverified" points made "verified_in_time" or "temporal_outlier" where a neighbour decides.
     """
+    if not status.size:
+        return status.copy()
     t = status.shape[0]
     flat, codes = points.reshape(t, -1, 3), status.reshape(t, -1)  # (T, M, 3), (T, M)
     anchor = codes == OK
@@ -136,6 +138,8 @@ def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_f
         d = np.linalg.norm(points[1:-1, cols] - 0.5 * (points[:-2, cols] + points[2:, cols]), axis=-1)
         return np.where(three, d, np.nan)
 
+    if anchor.shape[0] < 3:  # no triplet at all
+        return np.full(columns.shape, tolerance)
     d = second_differences(columns)
     count = np.isfinite(d).sum(axis=0)
     ranked = np.sort(d, axis=0)  # NaN last: the median of the finite values, vectorised
