@@ -189,7 +189,8 @@ def _verify_loop(points, status, window, floor, factor, spikes, rounds=4):
                 b, a = _neighbours_loop(anchor, t, j, window)
                 if anchor[t, j] and b is not None and a is not None:
                     far = np.linalg.norm(points[t, j] - _predict_loop(points, b, a, t, j))
-                    distance[t, j] = far if far > np.linalg.norm(points[a, j] - points[b, j]) else -far
+                    apart = min(np.linalg.norm(points[t, j] - points[b, j]), np.linalg.norm(points[t, j] - points[a, j]))
+                    distance[t, j] = far if apart > limit[j] else -far
         spikes_found = [(t, j) for t in range(t_count) for j in range(j_count) if distance[t, j] > limit[j]
                         and abs(distance[t, j]) >= max(abs(distance[t - 1, j]) if t else 0.0,
                                                        abs(distance[t + 1, j]) if t + 1 < t_count else 0.0)]
@@ -217,6 +218,17 @@ def test_verify_in_time_matches_a_loop():
                                           (3, 0.01, 2.0, True), (3, 0.05, 4.0, False)):
         np.testing.assert_array_equal(verify_in_time(points, status, window, floor, factor, spikes),
                                       _verify_loop(points, status, window, floor, factor, spikes))
+
+
+def test_a_spike_is_rejected_and_a_step_is_not():
+    """Two recordings joined (a 1 m step between frames 19 and 20) and one wrong frame (31): only
+    the wrong frame is a temporal outlier."""
+    rng = np.random.default_rng(RNG_SEED)
+    points = rng.normal(0.0, 0.003, (60, 1, 3)) + np.linspace(0, 0.3, 60)[:, None, None] * [1.0, 0.0, 0.0]
+    points[20:] += [0.0, 1.0, 0.0]
+    points[31] += [0.0, 0.0, 0.4]
+    out = verify_in_time(points, np.full((60, 1), OK, np.uint8), 3, 0.05, 4.0)
+    assert np.flatnonzero(out[:, 0] == TEMPORAL_OUTLIER).tolist() == [31]
 
 
 def _stable_loop(inliers, view_errors, usable, kept_, bound):

@@ -21,10 +21,10 @@ Each series' tolerance is ``max(tolerance, noise_factor * s)``, ``s`` the series
 deviations from such predictions (noise and motion, :func:`tolerances`): noisy detections widen it.
 
 1. Spikes (RANSAC): an "ok" point with neighbours on both sides farther than the tolerance from
-   their prediction, farther than those neighbours are from each other (a spike, not a step
-   such as the join of two recordings) and farther than its two frame neighbours are from their
-   own predictions (a wrong point drags those by half as much) is a "temporal_outlier"
-   (rejected) and no longer a neighbour; a few rounds catch runs of them.
+   their prediction and from each of them (a spike, not a step such as the join of two
+   recordings, where a point stays with one side), and farther from its prediction than its two
+   frame neighbours are from theirs (a wrong point drags those by half as much), is a
+   "temporal_outlier" (rejected) and no longer a neighbour; a few rounds catch runs of them.
 2. An "unverified" point within the tolerance of its prediction is "verified_in_time", farther a
    "temporal_outlier"; without such a neighbour it stays "unverified".
 """
@@ -102,8 +102,9 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         p_before, p_after, w, before, after = neighbours(flat[:, columns], sub, window)
         predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
         distance = np.where(sub & before & after, np.linalg.norm(flat[:, columns] - predicted, axis=-1), 0.0)
-        change = np.linalg.norm(p_after - p_before, axis=-1)  # how far the path moves across the point
-        spike = ((distance > limit[columns]) & (distance > change)  # a spike, not a step
+        here = flat[:, columns]
+        apart = np.minimum(np.linalg.norm(here - p_before, axis=-1), np.linalg.norm(here - p_after, axis=-1))
+        spike = ((distance > limit[columns]) & (apart > limit[columns])  # far from both sides: not a step
                  & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
         hit = spike.any(axis=0)
         if not hit.any():
