@@ -28,8 +28,8 @@ from scipy.stats import chi2
 from spine3d.triangulation.config import TriangulationOptions
 from spine3d.triangulation.status import OK
 
-SAMPLE = 8192  # points in the sample: sigma to ~1 % from ~5000 points of 3+ views
-ROUNDS = 6  # at most; from 5 px to the ~58 px of the real trial (sigma ~14.5 px) takes 5
+SAMPLE = 8192  # points in the sample (a median over thousands of points: sigma to about 1 / sqrt(n))
+ROUNDS = 6  # at most (each round multiplies a truncated sigma estimate up towards the noise)
 _CONVERGED = 0.02  # relative change of the threshold that ends the rounds
 
 
