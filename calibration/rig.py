@@ -28,6 +28,7 @@ import numpy as np
 
 from spine3d.calibration.arrays import namespace
 from spine3d.calibration.camera import Camera
+from spine3d.calibration.identity import find_camera
 from spine3d.errors import InputError
 from spine3d.io import write_text_atomic
 
@@ -43,19 +44,27 @@ _REQUIRED = ("size", "matrix", "distortions", "rotation", "translation")
 class CameraRig:
     """Ordered cameras, iterable and indexable by position or name.
 
+    A camera is found by its ``name``, its TOML section key or any label of the same camera under
+    :mod:`spine3d.calibration.identity` (a Human3.6M id and its ``cam_0N`` place are one camera).
+
     Attributes:
         cameras: the C cameras, in order (this order is the C axis of every multi-view array).
         metadata: extra TOML ``[metadata]`` entries, kept for round trips.
+        keys: (C,) the TOML section keys; () means the names (written back as section keys).
     """
 
     cameras: tuple[Camera, ...]
     metadata: dict = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(self, "keys", tuple(self.keys) or tuple(c.name for c in self.cameras))
         names = [c.name for c in self.cameras]
         if len(set(names)) != len(names):
             raise InputError(f"camera names must be unique, got {names}")
+        if len(self.keys) != len(names) or len(set(self.keys)) != len(names):
+            raise InputError(f"section keys must be unique, one per camera, got {list(self.keys)}")
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -65,12 +74,14 @@ class CameraRig:
         return iter(self.cameras)
 
     def __getitem__(self, key: int | str) -> Camera:
-        if isinstance(key, str):
-            for cam in self.cameras:
-                if cam.name == key:
-                    return cam
-            raise KeyError(f"no camera named {key!r}; rig has {self.names}")
-        return self.cameras[key]
+        return self.cameras[self.index(key) if isinstance(key, str) else key]
+
+    def index(self, label: str) -> int:
+        """Position of the camera ``label`` names (name, section key or an alias; see the class doc)."""
+        found = find_camera(label, self.names, self.keys)
+        if found is None:
+            raise KeyError(f"no camera named {label!r}; rig has {', '.join(self.names)}")
+        return found
 
     @property
     def names(self) -> list[str]:
@@ -78,7 +89,8 @@ class CameraRig:
 
     def subset(self, keys: Sequence[int | str]) -> "CameraRig":
         """A rig of the chosen cameras, in the given order."""
-        return replace(self, cameras=tuple(self[k] for k in keys))
+        index = [k if isinstance(k, int) else self.index(k) for k in keys]
+        return replace(self, cameras=tuple(self.cameras[i] for i in index), keys=tuple(self.keys[i] for i in index))
 
     # -- batched geometry ---------------------------------------------------------------------
     def project(self, points_world: Any) -> Any:
@@ -124,18 +136,18 @@ class CameraRig:
             raise
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"not a valid TOML file ({exc})", path) from None
-        cameras = [_camera_from_section(key, sec, path) for key, sec in data.items()
-                   if key != "metadata" and isinstance(sec, dict)]
-        if not cameras:
+        sections = {key: sec for key, sec in data.items() if key != "metadata" and isinstance(sec, dict)}
+        if not sections:
             raise InputError("no camera sections found (expected [cam_01]-style tables with size, matrix, ...)", path)
+        cameras = [_camera_from_section(key, sec, path) for key, sec in sections.items()]
         try:
-            return cls(tuple(cameras), dict(data.get("metadata", {})))
+            return cls(tuple(cameras), dict(data.get("metadata", {})), tuple(sections))
         except InputError as exc:
             raise InputError(str(exc), path) from None
 
     def to_toml(self, path: str | Path) -> None:
         """Write the calibration TOML atomically (exact float round trip)."""
-        blocks = [_section_text(cam) for cam in self.cameras]
+        blocks = [_section_text(key, cam) for key, cam in zip(self.keys, self.cameras)]
         meta = self.metadata or {"adjusted": False, "error": 0.0}
         blocks.append("[metadata]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in meta.items()))
         write_text_atomic(path, "\n".join(blocks))
@@ -162,8 +174,8 @@ def _camera_from_section(key: str, sec: dict, path: Path) -> Camera:
         raise InputError(f"section [{key}]: {exc}", path) from None
 
 
-def _section_text(cam: Camera) -> str:
-    key = cam.name if re.fullmatch(r"[A-Za-z0-9_-]+", cam.name) else _toml_value(cam.name)
+def _section_text(key: str, cam: Camera) -> str:
+    key = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
     lines = [f"[{key}]", f"name = {_toml_value(cam.name)}", f"size = {_toml_value(cam.size)}",
              f"matrix = {_toml_value(cam.K)}", f"distortions = {_toml_value(cam.dist)}",
              f"rotation = {_toml_value(cam.rvec)}", f"translation = {_toml_value(cam.t)}",
