@@ -29,6 +29,7 @@ import numpy as np
 from spine3d.calibration.arrays import namespace
 from spine3d.calibration.camera import Camera
 from spine3d.calibration.identity import find_camera
+from spine3d.calibration.lens.model import DistortionModel
 from spine3d.errors import InputError
 from spine3d.io import write_text_atomic
 
@@ -121,7 +122,7 @@ class CameraRig:
 
     @classmethod
     def from_arrays(cls, names: Sequence[str], K: Any, dist: Any, R: Any, t: Any, size: Any,
-                    model: str = "pinhole") -> "CameraRig":
+                    model: DistortionModel = "pinhole") -> "CameraRig":
         """Inverse of :meth:`to_arrays` (OpenCV convention unless ``model`` says otherwise)."""
         return cls(tuple(Camera(str(n), size[i], K[i], dist[i], R[i], t[i], model) for i, n in enumerate(names)))
 

@@ -95,7 +95,7 @@ class Skeleton:
         """(parent, child) index pairs of the kinematic tree."""
         return [(p, c) for c, p in enumerate(self.parents) if p >= 0]
 
-    def group(self, group: str) -> np.ndarray:
+    def group(self, group: GroupName) -> np.ndarray:
         """(J,) bool mask of the joints in a metric group ("full", "spine", "spine15", "body")."""
         canon = np.array(self.canonical)
         if group == "full":

@@ -133,7 +133,7 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
         method=method, options=opts, camera_names=tuple(rig.names))
 
 
-def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: str, opts: TriangulationOptions,
+def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: Method, opts: TriangulationOptions,
                 first_index: int = 0) -> dict[str, np.ndarray]:
     """Triangulate one chunk: uv (C, n, 2) px, conf (C, n) -> output arrays with a trailing n axis.
 
@@ -165,7 +165,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: s
             "num_views": num_views, "status": status, "view_errors": view_errors}
 
 
-def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions) -> Callable[..., Any] | None:
+def _linear_kernel(const: RigConstants, method: Method, opts: TriangulationOptions) -> Callable[..., Any] | None:
     """``kernel(uv, conf, start, stop, out)`` solving points start:stop of the linear methods with the
     compiled kernel (:mod:`spine3d.triangulation.kernel`), or None for the numpy path (RANSAC, lens models
     the kernel lacks, ``compiled=False``)."""

@@ -29,6 +29,7 @@ from spine3d.data.protocol import camera_keypoints
 from spine3d.data.source import SequenceSource
 from spine3d.triangulation import triangulate
 from spine3d.triangulation.methods import METHODS as TRIANGULATION_METHODS
+from spine3d.triangulation.methods import Method
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def collect_views(source: SequenceSource, data_cfg: DataConfig) -> ViewData:
     return ViewData(np.concatenate(world), uv, conf, rigs, np.concatenate(actions), np.concatenate(ids))
 
 
-def reconstruct(views: ViewData, method: str, **options) -> np.ndarray:
+def reconstruct(views: ViewData, method: Method, **options) -> np.ndarray:
     """(N, J, 3) m: triangulate every sequence of ``views`` with one method; the sequences filmed by
     the same rig (object) are solved in one call, so per-call costs are paid once per rig."""
     groups: dict[int, list[int]] = {}

@@ -14,11 +14,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from spine3d.evaluation import EvalResult
+from spine3d.evaluation.summary import Metric
 from spine3d import viz
 from spine3d.benchmark.monocular import MonocularResults
 from spine3d.benchmark.multiview import MultiViewResults
 from spine3d.io import write_text_atomic
-from spine3d.skeletons import Skeleton
+from spine3d.skeletons import GroupName, Skeleton
 
 PROTOCOL_NAMES = {"gt": "GT 2D (oracle)", "detected": "Detected 2D"}
 FIGURES = ("per_joint_errors.png", "error_vs_outliers.png", "error_per_action.png", "skeleton_3d.png",
@@ -85,7 +86,7 @@ def monocular_tables(mono: MonocularResults) -> list[str]:
     return lines
 
 
-def per_action_table(columns: dict[str, EvalResult], metric: str = "mpjpe", group: str = "spine") -> list[str]:
+def per_action_table(columns: dict[str, EvalResult], metric: Metric = "mpjpe", group: GroupName = "spine") -> list[str]:
     actions = sorted({a for r in columns.values() for a in r.per_action})
     rows = [[a, *(_fmt(r.per_action.get(a, {}).get(metric, {}).get(group)) for r in columns.values())]
             for a in actions]
@@ -93,7 +94,7 @@ def per_action_table(columns: dict[str, EvalResult], metric: str = "mpjpe", grou
             *_table(["Action", *columns], rows), ""]
 
 
-def per_joint_table(columns: dict[str, EvalResult], skeleton: Skeleton, metric: str = "mpjpe") -> list[str]:
+def per_joint_table(columns: dict[str, EvalResult], skeleton: Skeleton, metric: Metric = "mpjpe") -> list[str]:
     spine = skeleton.group("spine")
     rows = [[("**" + name + "**") if spine[j] else name,
              *(_fmt(r.per_joint.get(name, {}).get(metric)) for r in columns.values())]
