@@ -161,11 +161,19 @@ def _camera_from_section(key: str, sec: dict, path: Path) -> Camera:
     missing = [k for k in _REQUIRED if k not in sec]
     if missing:
         raise InputError(f"section [{key}] lacks {', '.join(missing)}", path)
-    model = sec.get("distortion_model", "fisheye" if sec.get("fisheye", False) else "pinhole")
+    fisheye = sec.get("fisheye", False)
+    if not isinstance(fisheye, bool):
+        raise InputError(f"section [{key}]: fisheye must be true or false, got {fisheye!r}", path)
+    model = sec.get("distortion_model", "fisheye" if fisheye else "pinhole")
     try:
         arrays = {k: np.asarray(sec[k], dtype=np.float64) for k in _REQUIRED}
     except (TypeError, ValueError) as exc:
         raise InputError(f"section [{key}] has a non-numeric value ({exc})", path) from None
+    if arrays["rotation"].shape != (3,):
+        hint = " (a 3x3 matrix: give its Rodrigues vector, e.g. cv2.Rodrigues(R)[0].ravel())" \
+            if arrays["rotation"].shape == (3, 3) else ""
+        raise InputError(f"section [{key}]: rotation must be a Rodrigues vector [rx, ry, rz] (rad), got shape "
+                         f"{arrays['rotation'].shape}{hint}", path)
     try:
         return Camera.from_rvec(str(sec.get("name", key)), arrays["size"], arrays["matrix"], arrays["distortions"],
                                 arrays["rotation"], arrays["translation"], model)

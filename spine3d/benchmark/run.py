@@ -11,14 +11,14 @@ from pathlib import Path
 import torch
 
 from spine3d.data.config import DataConfig
-from spine3d.data.source import SequenceSource
+from spine3d.data.source import SequenceSource, open_dataset
 from spine3d.lifting.config import TrainConfig, load_config
 from spine3d import __version__
 from spine3d.benchmark.monocular import MonocularResults, run_monocular
 from spine3d.benchmark.multiview import MultiViewResults, run_multiview
 from spine3d.benchmark.report import write_report
 from spine3d.errors import InputError
-from spine3d.formats.simspine_h5 import SimSpineH5
+from spine3d.formats.simspine_h5 import TEST_SUBJECTS, TRAIN_SUBJECTS
 from spine3d.data.synth import ensure_default_dataset, generate_dataset
 
 logger = logging.getLogger(__name__)
@@ -63,10 +63,7 @@ def resolve_data(settings: BenchmarkSettings) -> Path:
     """The dataset to use: the user's (validated now, so a wrong file fails before any work) or synthetic."""
     if settings.data is not None:
         path = Path(settings.data)
-        h5 = path / "simspine.h5" if path.is_dir() else path
-        if not h5.is_file():
-            raise InputError("no SIMSPINE file here (expected simspine.h5 or a folder holding it)", h5)
-        SimSpineH5(h5).close()  # schema check: raises InputError naming the file and the problem
+        open_dataset(path).close()  # schema check now: raises InputError naming the file and the problem
         return path
     if settings.quick:
         folder = settings.out / "data"
@@ -96,6 +93,11 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
     data = resolve_data(settings)
     cfg = lifter_config(settings)
     source = SequenceSource(data, cfg.data.skeleton, h36m=settings.h36m)
+    for split, needed in (("test", True), ("train", settings.monocular and settings.checkpoint is None)):
+        if needed and not source.sequences(split):
+            raise InputError(f"no {split} sequences: the benchmark needs the {split} subjects "
+                             f"({', '.join(TEST_SUBJECTS if split == 'test' else TRAIN_SUBJECTS)}); the file holds "
+                             f"{', '.join(source.dataset.subjects)}", source.dataset.path)
     mv: MultiViewResults | None = None
     mono: MonocularResults | None = None
     if settings.multiview:

@@ -30,6 +30,8 @@ def validate_keypoints(arrays: dict[str, Any], path: str | os.PathLike | None = 
     kp = _float_array(arrays["keypoints"], "keypoints", path)
     if kp.ndim not in (3, 4) or kp.shape[-1] not in (2, 3):
         raise InputError(f"'keypoints' has shape {kp.shape}, expected (T, J, 2|3) or (C, T, J, 2|3)", path)
+    if kp.shape[-3] == 0 or kp.shape[-2] == 0:
+        raise InputError(f"'keypoints' holds no {'frames' if kp.shape[-3] == 0 else 'joints'} (shape {kp.shape})", path)
     out["keypoints"] = kp
     if "confidence" in arrays:
         conf = _float_array(arrays["confidence"], "confidence", path)
