@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from spine3d.data.config import DataConfig
+from spine3d.data.detections import DetectionsFile
 from spine3d.data.source import SequenceSource, open_dataset
 from spine3d.lifting.config import TrainConfig, load_config
 from spine3d import __version__
@@ -98,6 +99,8 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
             raise InputError(f"no {split} sequences: the benchmark needs the {split} subjects "
                              f"({', '.join(TEST_SUBJECTS if split == 'test' else TRAIN_SUBJECTS)}); the file holds "
                              f"{', '.join(source.dataset.subjects)}", source.dataset.path)
+    if settings.detections is not None:  # open now: a bad file fails before any work
+        DetectionsFile(settings.detections, source.skeleton, settings.detections_skeleton)
     mv: MultiViewResults | None = None
     mono: MonocularResults | None = None
     if settings.multiview:
