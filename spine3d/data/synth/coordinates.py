@@ -26,7 +26,6 @@ JOINT_LIMITS: dict[str, tuple[float, float]] = {
     "pro_sup": (-90, 90), "wrist_flex": (-70, 70), "wrist_dev": (-25, 35),
 }
 ABS_SHEAR = 1e-4  # m of anterior shear (Abs_t1) per degree of thoracic flexion (-Abs_r3)
-ABS_COMPRESSION = 5e-6  # m of shortening (-Abs_t2) per degree^2 of Abs_r3
 
 
 @dataclass(frozen=True)
@@ -45,13 +44,14 @@ class Coupling:
     quadratic: float = 0.0
 
 
-# What the body itself couples: the patella follows the knee; the thoracic joint shears and shortens
-# as it flexes. (The neck coordinates are shared between three joints by gains, see kinematics.NECK_SHARE.)
+# What the body itself couples: the patella follows the knee; the thoracic joint shears as it flexes
+# and keeps its length (Abs_t2 = 0; a quadratic shortening made OpenSim's assembly fail to converge).
+# (The neck coordinates are shared between three joints by gains, see kinematics.NECK_SHARE.)
 BODY_COUPLINGS: tuple[Coupling, ...] = (
     Coupling("knee_angle_r_beta", "knee_angle_r", 1.0),
     Coupling("knee_angle_l_beta", "knee_angle_l", 1.0),
     Coupling("Abs_t1", "Abs_r3", -ABS_SHEAR),
-    Coupling("Abs_t2", "Abs_r3", 0.0, -ABS_COMPRESSION),
+    Coupling("Abs_t2", "Abs_r3", 0.0),
 )
 
 

@@ -77,6 +77,18 @@ class Chain:
         return [j.body for j in self.joints].index(body)
 
 
+def zxy_angles(r: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations -> (T, 3) deg body-fixed Z-X-Y angles (OpenSim's pelvis tilt, list, rotation).
+
+    R = Rz(A) Rx(B) Ry(C): R[2,1] = sin B, R[0,1] = -sin A cos B, R[1,1] = cos A cos B,
+    R[2,0] = -cos B sin C, R[2,2] = cos B cos C. A and C are unwrapped over time so they stay smooth.
+    """
+    big_b = np.arcsin(np.clip(r[:, 2, 1], -1.0, 1.0))
+    big_a = np.unwrap(np.arctan2(-r[:, 0, 1], r[:, 1, 1]))
+    big_c = np.unwrap(np.arctan2(-r[:, 2, 0], r[:, 2, 2]))
+    return np.rad2deg(np.stack([big_a, big_b, big_c], axis=1))
+
+
 def axis_angle_matrices(axes: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """Rodrigues' formula: axes (N, 3) unit, angles (..., N) rad -> (..., N, 3, 3)."""
     k = np.zeros((len(axes), 3, 3))

@@ -23,7 +23,7 @@ from collections import defaultdict
 import numpy as np
 
 from spine3d.data.synth.coordinates import apply_couplings, limits_for
-from spine3d.data.synth.kinematics import AXIS
+from spine3d.data.synth.kinematics import AXIS, zxy_angles
 from spine3d.data.synth.motion import smooth_noise, soft_clip
 
 Posture = defaultdict  # channel name -> (T,) array; build with new_posture(T)
@@ -66,12 +66,7 @@ def pelvis_angles(heading: np.ndarray, tilt: np.ndarray, list_: np.ndarray, yaw:
     ch, sh = np.cos(heading), np.sin(heading)
     ry = np.zeros_like(m)
     ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = ch, sh, 1.0, -sh, ch
-    r = ry @ m
-    # R = Rz(A) Rx(B) Ry(C): R[2,1] = sin B, R[0,1] = -sin A cos B, R[1,1] = cos A cos B, R[2,0] = -cos B sin C.
-    big_b = np.arcsin(np.clip(r[:, 2, 1], -1.0, 1.0))
-    big_a = np.unwrap(np.arctan2(-r[:, 0, 1], r[:, 1, 1]))
-    big_c = np.unwrap(np.arctan2(-r[:, 2, 0], r[:, 2, 2]))
-    return np.rad2deg(np.stack([big_a, big_b, big_c], axis=1))
+    return zxy_angles(ry @ m)
 
 
 def to_coordinates(p: Posture, t: np.ndarray, heading: np.ndarray, rng: np.random.Generator,
