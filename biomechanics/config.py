@@ -89,6 +89,8 @@ class SolverOptions:
         levels: warm-start levels: frames at strides 2^(levels-1), ..., 2, 1, each level started
             from the previous one's solution.
         chunk_frames: frames per batch of the numpy path (memory: about 150 kB per frame).
+        restarts: extra random starts (joint angles, pelvis on the markers) of the coarsest frames.
+        seed: seed of those starts.
         compiled: solve each frame in the compiled kernel (:mod:`spine3d.biomechanics.kernel`);
             False: the numpy reference path.
     """
@@ -97,11 +99,15 @@ class SolverOptions:
     tolerance: float = 1e-8
     levels: int = 5
     chunk_frames: int = 1024
+    restarts: int = 3
+    seed: int = 0
     compiled: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_iterations < 1 or not self.tolerance > 0 or self.levels < 1 or self.chunk_frames < 1:
-            raise InputError("solver: max_iterations, levels and chunk_frames must be >= 1, tolerance > 0")
+        if self.max_iterations < 1 or not self.tolerance > 0 or self.levels < 1 or self.chunk_frames < 1 \
+                or self.restarts < 0:
+            raise InputError("solver: max_iterations, levels and chunk_frames must be >= 1, restarts >= 0, "
+                             "tolerance > 0")
 
 
 @dataclass(frozen=True)
@@ -131,11 +137,15 @@ class KinematicsConfig:
     Attributes:
         backend: "spine3d" (the batched solver) or "opensim" (OpenSim's IK solver, the reference).
         weights: marker name -> IK weight (markers not listed: 1).
+        held: coordinate -> value (deg) it is held at whatever the markers (Rajagopal's model locks
+            subtalar and mtp: toe and heel keypoints a few centimetres apart cannot pin them).
         filter_cutoff: Hz, 2nd-order zero-phase Butterworth on the virtual markers (SIMSPINE: 5 Hz).
     """
 
     backend: Backend = "spine3d"
     weights: dict[str, float] = field(default_factory=lambda: dict(SIMSPINE_WEIGHTS))
+    held: dict[str, float] = field(default_factory=lambda: {
+        "subtalar_angle_r": 0.0, "subtalar_angle_l": 0.0, "mtp_angle_r": 0.0, "mtp_angle_l": 0.0})
     evidence: EvidenceOptions = field(default_factory=EvidenceOptions)
     spine: SpineOptions = field(default_factory=SpineOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)

@@ -10,9 +10,11 @@ per frame from the gain ratio, Nielsen's rule: Madsen, Nielsen & Tingleff, Metho
 Least Squares Problems, 2004, 3.2), all frames of a chunk in one set
 of array operations. Bounds: a coordinate at a bound whose gradient points outwards is frozen for
 the step, and every step is projected onto the box. Warm starts run coarse to fine in time: frames
-at stride 2^(levels-1) first (from the pelvis-on-markers guess, then each retried from its
-neighbours' solutions, keeping the better), then each finer level starts from the linear
-interpolation of the frames already solved.
+at stride 2^(levels-1) first (from the pelvis-on-markers guess and from ``restarts`` random joint
+angles, then each retried from its neighbours' solutions; the lowest cost wins), then each finer level starts from the linear
+interpolation of the frames already solved and is retried from its two solved neighbours' solutions
+(the better of the three starts wins: a neighbour that found another basin passes it on); frames whose
+cost stays far above their level's median get the random restarts as well.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 _FLOOR = 1e-9  # curvature added to every diagonal entry: coordinates no marker sees in a frame stay put
 _NEIGHBOUR_SWEEPS = 3  # passes of "restart each coarse frame from its neighbour's solution"
+_SUSPICIOUS = 2.0  # finer-level frames costing this many times their level's median get random restarts too
 
 
 @dataclass(frozen=True)
@@ -178,12 +181,18 @@ class IKSolver:
             frames = np.flatnonzero((np.arange(t) % stride == 0) & ~solved)
             if level == 0:
                 frames = np.union1d(frames, [t - 1])
+                p[frames], cost[frames], its[frames] = self.refine(p[frames], obs[frames], w[frames])
+                self._restarts(frames, p, cost, its, obs, w)
+                self._neighbour_sweeps(frames, p, cost, obs, w)
             else:
                 done = np.flatnonzero(solved)
                 p[frames] = _interpolate(done, p[done], frames)
-            p[frames], cost[frames], its[frames] = self.refine(p[frames], obs[frames], w[frames])
-            if level == 0:
-                self._neighbour_sweeps(frames, p, cost, obs, w)
+                p[frames], cost[frames], its[frames] = self.refine(p[frames], obs[frames], w[frames])
+                for side in (-1, 0):  # also start each new frame from its solved neighbours' solutions
+                    source = done[np.clip(np.searchsorted(done, frames) + side, 0, len(done) - 1)]
+                    self._retry(frames, source, p, cost, its, obs, w)
+                odd = frames[cost[frames] > _SUSPICIOUS * np.median(cost[frames])]
+                self._restarts(odd, p, cost, its, obs, w)
             solved[frames] = True
         return p, cost, its
 
@@ -193,15 +202,39 @@ class IKSolver:
         for _ in range(_NEIGHBOUR_SWEEPS):
             improved = False
             for shift in (1, -1):
-                src = np.roll(frames, shift)
                 keep = slice(1, None) if shift == 1 else slice(None, -1)
-                dst, src = frames[keep], src[keep]
-                trial, trial_cost, _ = self.refine(p[src], obs[dst], w[dst])
-                better = trial_cost < cost[dst] * (1 - 1e-6)
-                p[dst[better]], cost[dst[better]] = trial[better], trial_cost[better]
-                improved |= bool(better.any())
+                improved |= self._retry(frames[keep], np.roll(frames, shift)[keep], p, cost, None, obs, w)
             if not improved:
                 break
+
+    def _restarts(self, frames: np.ndarray, p: np.ndarray, cost: np.ndarray, its: np.ndarray, obs: np.ndarray,
+                  w: np.ndarray) -> None:
+        """Solve ``frames`` again from random joint angles (half their ranges) and pelvis angles turned by up
+        to 45 deg, keeping the lowest cost."""
+        rng = np.random.default_rng(self.options.seed)
+        angles = np.array([not n.startswith("pelvis_t") for n in self.par.names])
+        lo = np.where(np.isfinite(self.par.lower), 0.5 * self.par.lower, -45.0)  # pelvis: +-45 deg turns
+        hi = np.where(np.isfinite(self.par.upper), 0.5 * self.par.upper, 45.0)
+        for _ in range(self.options.restarts):
+            start = p[frames].copy()
+            pelvis = ~np.isfinite(self.par.lower) & angles
+            draw = rng.uniform(lo, hi, (len(frames), len(lo)))
+            start[:, angles & ~pelvis] = draw[:, angles & ~pelvis]
+            start[:, pelvis] += draw[:, pelvis]
+            trial, trial_cost, trial_its = self.refine(start, obs[frames], w[frames])
+            better = trial_cost < cost[frames] * (1 - 1e-6)
+            p[frames[better]], cost[frames[better]], its[frames[better]] = trial[better], trial_cost[better], \
+                trial_its[better]
+
+    def _retry(self, frames: np.ndarray, sources: np.ndarray, p: np.ndarray, cost: np.ndarray,
+               its: np.ndarray | None, obs: np.ndarray, w: np.ndarray) -> bool:
+        """Solve ``frames`` again starting from the solutions of ``sources``; keep what lowers the cost."""
+        trial, trial_cost, trial_its = self.refine(p[sources], obs[frames], w[frames])
+        better = trial_cost < cost[frames] * (1 - 1e-6)
+        p[frames[better]], cost[frames[better]] = trial[better], trial_cost[better]
+        if its is not None:
+            its[frames[better]] = trial_its[better]
+        return bool(better.any())
 
 
 def _step(hess: np.ndarray, grad: np.ndarray, damping: np.ndarray, p: np.ndarray, lo: np.ndarray,
