@@ -155,7 +155,7 @@ class IKSolver:
         if initial is not None:
             p, cost, its = self.refine(self.par.reduce(initial), obs, w)
         else:
-            p, cost, its = self._pyramid(obs, w, markers, progress)
+            p, cost, its = self._pyramid(obs, w, np.where(w[..., None] > 0, obs, np.nan), progress)
         q = self.par.expand(p)
         x = self.model.markers(self.model.forward(q))
         error = np.where(w > 0, np.linalg.norm(x - obs, axis=-1), np.nan)
@@ -171,14 +171,17 @@ class IKSolver:
         present = np.isfinite(markers).all(-1) & (weights > 0)
         return np.where(present[..., None], world_to_file(markers), 0.0), np.where(present, weights, 0.0)
 
-    def _pyramid(self, obs: np.ndarray, w: np.ndarray, markers: np.ndarray, progress: bool):
+    def _pyramid(self, obs: np.ndarray, w: np.ndarray, present: np.ndarray, progress: bool):
+        """Warm-start levels (see module docstring); ``present``: obs with NaN where the weight is 0."""
         t = len(obs)
-        guess = self.par.reduce(initial_coordinates(world_to_file(markers), self.model.marker_names))
+        guess = self.par.reduce(initial_coordinates(present, self.model.marker_names))
         p, cost, its = guess.copy(), np.full(t, np.inf), np.zeros(t, int)
         solved = np.zeros(t, bool)
         strides = [2 ** k for k in reversed(range(self.options.levels))]
         for level, stride in enumerate(tqdm(strides, desc="inverse kinematics", unit="level", disable=not progress)):
             frames = np.flatnonzero((np.arange(t) % stride == 0) & ~solved)
+            if level > 0 and not len(frames):
+                continue
             if level == 0:
                 frames = np.union1d(frames, [t - 1])
                 p[frames], cost[frames], its[frames] = self.refine(p[frames], obs[frames], w[frames])
