@@ -9,6 +9,7 @@ trials under ``S9/`` or ``S11/`` form a test split and the file trains a lifter 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -59,7 +60,8 @@ def run_folder(folder: str | os.PathLike, out: str | os.PathLike, config: Kinema
             reports[trial] = _one(task, options)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawn, not fork: the parent may already run numba's / torch's OpenMP threads
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(_one, task, options): trial for trial, task in tasks.items()}
             for future in as_completed(futures):
                 reports[futures[future]] = future.result()

@@ -63,14 +63,16 @@ class SpineOptions:
         lumbar_rom: per axis ("flex", "bend", "rot"), the ranges of motion (deg) of L5-S1 .. T12-L1;
             the 18 lumbar coordinates move as ``share_level * total``, share = ROM / sum of ROMs.
         thorax: "coupled": the thoracic Abs joint follows the lumbar totals in proportion to the
-            coordinate ranges; "free": Abs_r3 / Abs_r2 are solved (Abs_r1 always follows: no
+            coordinate ranges; "free": Abs_r3 / Abs_r2 are solved too (Abs_r1 always follows: no
             midline marker sees axial rotation); "auto": free when the input has Spine_03 and
-            Spine_04 or Spine_05, else coupled.
+            Spine_04 or Spine_05, else coupled. "free" is ill-conditioned with SIMSPINE's markers
+            (Hip, LHip, RHip all lie on the hip axis, so pelvis tilt, lumbar flexion and Abs_r3 trade
+            off): on synthetic trials it leaves 4 deg of lumbar-total error even without noise.
     """
 
     lumbar_rom: dict[str, tuple[float, float, float, float, float, float]] = field(
         default_factory=lambda: dict(LUMBAR_ROM))
-    thorax: ThoraxMode = "auto"
+    thorax: ThoraxMode = "coupled"
 
     def __post_init__(self) -> None:
         if set(self.lumbar_rom) != {"flex", "bend", "rot"}:

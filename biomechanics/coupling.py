@@ -8,9 +8,11 @@ to their published ranges of motion (White & Panjabi 1990): L5_S1_* are the solv
 ``level = (share_level / share_L5S1) * L5_S1``. OpenSim gets the same as coordinate coupler constraints.
 
 The thoracic "Abs" joint sits above the lumbar column, under the torso markers. Its axial rotation
-(Abs_r1) always follows the lumbar axial total (no midline marker sees the split); its flexion and
-bending follow too when the input has no spine markers to separate them ("coupled"), in proportion
-to the coordinate ranges of Abs and of the lumbar column. The body's own couplings (patellae, Abs
+(Abs_r1) always follows the lumbar axial total (no midline marker sees the split); by default its
+flexion and bending follow too ("coupled"), in proportion to the coordinate ranges of Abs and of the
+lumbar column: with SIMSPINE's markers the pelvis tilt is seen only through the spine (Hip, LHip and
+RHip lie on the hip axis), and pelvis tilt, lumbar flexion and Abs flexion together are too weakly
+determined to solve apart. The body's own couplings (patellae, Abs
 shear and shortening; :data:`spine3d.data.synth.coordinates.BODY_COUPLINGS`) always apply.
 
 A :class:`Parametrisation` maps the solved coordinates p (T, n) to the 62 axes q (T, 62):

@@ -19,7 +19,8 @@ from tqdm import tqdm
 from spine3d.biomechanics.coupling import Parametrisation
 from spine3d.biomechanics.initial import initial_coordinates
 from spine3d.biomechanics.model import BodyModel
-from spine3d.biomechanics.osim_model import TRANSLATIONS, build_model, import_opensim
+from spine3d.biomechanics.osim_model import build_model, import_opensim
+from spine3d.data.synth.coordinates import TRANSLATIONS
 from spine3d.formats.simspine_schema import KINEMATIC_AXES, world_to_file
 
 ACCURACY = 1e-5  # SIMSPINE's IK setting

@@ -22,13 +22,12 @@ import numpy as np
 
 from spine3d.biomechanics.coupling import Parametrisation
 from spine3d.biomechanics.model import BodyModel
-from spine3d.data.synth.coordinates import BODY_COUPLINGS, Coupling, coordinate_ranges
+from spine3d.data.synth.coordinates import BODY_COUPLINGS, TRANSLATIONS, Coupling, coordinate_ranges
 from spine3d.errors import InputError
 from spine3d.formats.simspine_schema import KINEMATIC_AXES
 from spine3d.io import atomic_path
 
 INSTALL_HINT = 'pip install -e ".[biomech]"'
-TRANSLATIONS = frozenset(("pelvis_tx", "pelvis_ty", "pelvis_tz", "Abs_t1", "Abs_t2"))
 _MASS_FRACTION = {"pelvis": 0.142, "femur": 0.100, "tibia": 0.0465, "patella": 0.001, "talus": 0.004,
                   "calcn": 0.007, "toes": 0.0035, "L": 0.006, "thorax_lower": 0.14, "thorax_upper": 0.18,
                   "cerv": 0.01, "head": 0.061, "humerus": 0.028, "ulna": 0.008, "radius": 0.008, "hand": 0.006}

@@ -31,6 +31,7 @@ from spine3d.biomechanics.coupling import Parametrisation
 from spine3d.biomechanics.initial import initial_coordinates
 from spine3d.biomechanics.kernel import Tables, solve_frames
 from spine3d.biomechanics.model import BodyModel
+from spine3d.data.synth.coordinates import TRANSLATIONS
 from spine3d.errors import InputError
 from spine3d.formats.simspine_schema import world_to_file
 
@@ -215,7 +216,7 @@ class IKSolver:
         """Solve ``frames`` again from random joint angles (half their ranges) and pelvis angles turned by up
         to 45 deg, keeping the lowest cost."""
         rng = np.random.default_rng(self.options.seed)
-        angles = np.array([not n.startswith("pelvis_t") for n in self.par.names])
+        angles = ~np.isin(self.par.names, TRANSLATIONS)
         lo = np.where(np.isfinite(self.par.lower), 0.5 * self.par.lower, -45.0)  # pelvis: +-45 deg turns
         hi = np.where(np.isfinite(self.par.upper), 0.5 * self.par.upper, 45.0)
         for _ in range(self.options.restarts):

@@ -8,7 +8,7 @@ import pytest
 from spine3d.biomechanics.config import SpineOptions
 from spine3d.biomechanics.coupling import build_parametrisation, lumbar_shares, spine_couplings
 from spine3d.biomechanics.model import BodyModel
-from spine3d.biomechanics.osim_model import TRANSLATIONS
+from spine3d.data.synth.coordinates import TRANSLATIONS
 from spine3d.data.synth.body import marker_sites, rest_frames, subject_dims
 from spine3d.data.synth.coordinates import apply_couplings
 from spine3d.data.synth.kinematics import build_chain, forward_kinematics, site_positions
@@ -100,7 +100,7 @@ def test_coupler_constraints_reproduce_the_parametrisation(osim):
     coordinates = model.getCoordinateSet()
     for name, value in zip(par.names, p[0]):
         c = coordinates.get(name)
-        c.setValue(state, float(value if name.startswith("pelvis_t") else np.deg2rad(value)), False)
+        c.setValue(state, float(value if name in TRANSLATIONS else np.deg2rad(value)), False)
     model.assemble(state)  # OpenSim solves the couplers for the dependent coordinates
     for name in ("L4_L5_Flex_Ext", "L1_T12_Lat_Bending", "L3_L4_axial_rotation", "Abs_r1", "Abs_r3", "Abs_t1",
                  "knee_angle_l_beta"):

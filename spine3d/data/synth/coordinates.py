@@ -25,6 +25,7 @@ JOINT_LIMITS: dict[str, tuple[float, float]] = {
     "arm_flex": (-60, 180), "arm_add": (-150, 30), "arm_rot": (-90, 90), "elbow_flex": (0, 150),
     "pro_sup": (-90, 90), "wrist_flex": (-70, 70), "wrist_dev": (-25, 35),
 }
+TRANSLATIONS: tuple[str, ...] = ("pelvis_tx", "pelvis_ty", "pelvis_tz", "Abs_t1", "Abs_t2")  # metres; the rest deg
 ABS_SHEAR = 1e-4  # m of anterior shear (Abs_t1) per degree of thoracic flexion (-Abs_r3)
 
 
