@@ -20,6 +20,7 @@ from spine3d.biomechanics.coupling import Parametrisation
 from spine3d.biomechanics.model import DEG, BodyModel
 
 FLOOR = 1e-9  # curvature added to every diagonal entry (as the numpy path)
+PARALLEL_FRAMES = 256  # fewer frames run on one thread: a parallel region costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,34 @@ def solve_frames(tables: Tables, p: np.ndarray, obs: np.ndarray, w: np.ndarray, 
     p = np.ascontiguousarray(p, np.float64).copy()
     cost = np.empty(len(p))
     its = np.zeros(len(p), np.int64)
-    _lm_all(p, np.ascontiguousarray(obs, np.float64), np.ascontiguousarray(w, np.float64), max_iterations,
-            tolerance, cost, its, *tables.arrays())
+    run = _lm_all if len(p) >= PARALLEL_FRAMES else _lm_serial
+    run(p, np.ascontiguousarray(obs, np.float64), np.ascontiguousarray(w, np.float64), max_iterations, tolerance,
+        cost, its, *tables.arrays())
     return p, cost, its
 
 
 @numba.njit(parallel=True, cache=True)
-def _lm_all(p, obs, w, max_iterations, tolerance, cost, its, *t):  # pragma: no cover - compiled
+def _lm_all(p, obs, w, max_iterations, tolerance, cost, its, parent, rest, offset, rot_start, rot_count, rot_axis,
+            rot_coord, rot_gain, rot_joint, trans_start, trans_count, trans_axis, trans_coord, site_body, local, owner,
+            linear, quadratic, fixed, lower, upper, pair_rot, pair_rot_marker, pair_trans, pair_trans_marker, nonzero,
+            nonzero_count):  # pragma: no cover - compiled
     for i in numba.prange(p.shape[0]):
-        cost[i], its[i] = _lm(p[i], obs[i], w[i], max_iterations, tolerance, *t)
+        cost[i], its[i] = _lm(p[i], obs[i], w[i], max_iterations, tolerance, parent, rest, offset, rot_start,
+                              rot_count, rot_axis, rot_coord, rot_gain, rot_joint, trans_start, trans_count,
+                              trans_axis, trans_coord, site_body, local, owner, linear, quadratic, fixed, lower,
+                              upper, pair_rot, pair_rot_marker, pair_trans, pair_trans_marker, nonzero, nonzero_count)
+
+
+@numba.njit(cache=True)
+def _lm_serial(p, obs, w, max_iterations, tolerance, cost, its, parent, rest, offset, rot_start, rot_count, rot_axis,
+            rot_coord, rot_gain, rot_joint, trans_start, trans_count, trans_axis, trans_coord, site_body, local, owner,
+            linear, quadratic, fixed, lower, upper, pair_rot, pair_rot_marker, pair_trans, pair_trans_marker, nonzero,
+            nonzero_count):  # pragma: no cover - compiled
+    for i in range(p.shape[0]):
+        cost[i], its[i] = _lm(p[i], obs[i], w[i], max_iterations, tolerance, parent, rest, offset, rot_start,
+                              rot_count, rot_axis, rot_coord, rot_gain, rot_joint, trans_start, trans_count,
+                              trans_axis, trans_coord, site_body, local, owner, linear, quadratic, fixed, lower,
+                              upper, pair_rot, pair_rot_marker, pair_trans, pair_trans_marker, nonzero, nonzero_count)
 
 
 @numba.njit(cache=True)

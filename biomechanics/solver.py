@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 _FLOOR = 1e-9  # curvature added to every diagonal entry: coordinates no marker sees in a frame stay put
 _NEIGHBOUR_SWEEPS = 3  # passes of "restart each coarse frame from its neighbour's solution"
+_BASIN = 5.0  # deg: neighbours' solutions closer than this are not tried as starts
 _SUSPICIOUS = 2.0  # finer-level frames costing this many times their level's median get random restarts too
 
 
@@ -76,6 +77,7 @@ class IKSolver:
         self.model, self.par, self.options = model, par, options
         self.plan = model.plan(par.owner, par.size)
         self.tables = Tables.build(model, par) if options.compiled else None
+        self._angles = ~np.isin(par.names, TRANSLATIONS)
 
     # ---- the objective ---------------------------------------------------------------------------
     def cost(self, p: np.ndarray, obs: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -216,7 +218,7 @@ class IKSolver:
         """Solve ``frames`` again from random joint angles (half their ranges) and pelvis angles turned by up
         to 45 deg, keeping the lowest cost."""
         rng = np.random.default_rng(self.options.seed)
-        angles = ~np.isin(self.par.names, TRANSLATIONS)
+        angles = self._angles
         lo = np.where(np.isfinite(self.par.lower), 0.5 * self.par.lower, -45.0)  # pelvis: +-45 deg turns
         hi = np.where(np.isfinite(self.par.upper), 0.5 * self.par.upper, 45.0)
         for _ in range(self.options.restarts):
@@ -232,7 +234,15 @@ class IKSolver:
 
     def _retry(self, frames: np.ndarray, sources: np.ndarray, p: np.ndarray, cost: np.ndarray,
                its: np.ndarray | None, obs: np.ndarray, w: np.ndarray) -> bool:
-        """Solve ``frames`` again starting from the solutions of ``sources``; keep what lowers the cost."""
+        """Solve ``frames`` again starting from the solutions of ``sources``; keep what lowers the cost.
+
+        Only frames whose solution is more than _BASIN deg (in some angle) from their source's are tried:
+        a start that close lies in the same basin.
+        """
+        far = np.abs(p[sources] - p[frames])[:, self._angles].max(axis=1, initial=0.0) > _BASIN
+        frames, sources = frames[far], sources[far]
+        if not len(frames):
+            return False
         trial, trial_cost, trial_its = self.refine(p[sources], obs[frames], w[frames])
         better = trial_cost < cost[frames] * (1 - 1e-6)
         p[frames[better]], cost[frames[better]] = trial[better], trial_cost[better]
