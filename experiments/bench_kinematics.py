@@ -10,8 +10,11 @@
    whole framework (scaling, then IK), once from BODY_25B markers only and once from all SpinePose-37
    markers: RMS error per lumbar level and axis, and per coordinate group (deg).
 3. The balancing trial through the framework: median / max per-frame marker RMS, IK time per frame.
+4. (``--only thorax``) the lumbar flexion total and pelvis tilt errors with the thoracic joint coupled to
+   the lumbar totals or solved freely, from SpinePose-37 markers, without and with 5 mm noise.
 
     python experiments/bench_kinematics.py [--frames 10000] [--opensim-frames N] [--out runs/bench_kinematics]
+    python experiments/bench_kinematics.py --only thorax     # 4. the thorax coupled vs free (a minute)
 
 Writes ``OUT/results.json`` and prints the README tables. Needs OpenSim (pip install -e ".[biomech]").
 """
@@ -26,6 +29,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="synthetic frames solved again with OpenSim at accuracy 1e-7 (0: skip)")
     p.add_argument("--seconds", type=float, default=20.0, help="length of each accuracy trial, s")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench_kinematics")
+    p.add_argument("--only", choices=("all", "thorax"), default="all",
+                   help="thorax: only the coupled-vs-free thorax comparison (seconds)")
     return p.parse_args(argv)
 
 
@@ -209,6 +215,32 @@ def _totals(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     return out
 
 
+def thorax_modes(seconds: float = 6.0) -> dict:
+    """Lumbar flexion total and pelvis tilt errors (deg RMS) with the thorax coupled or free, SpinePose-37
+    markers, without and with NOISE, on two synthetic trials of S9."""
+    names = tuple(SPINEPOSE_37.canonical)
+    out = {}
+    for noise in (0.0, NOISE):
+        for mode in ("coupled", "free"):
+            config = load_config()
+            config = replace(config, spine=replace(config.spine, thorax=mode))
+            errors = {"lumbar_flexion_total": [], "pelvis_tilt": []}
+            for k, action in enumerate(("Greeting", "Walking")):
+                seq, _ = gen.synthesize_sequence("S9", action, seconds, seed=0)
+                q = seq.kinematics.astype(np.float64)
+                markers = BodyModel(subject_dims("S9", 0), names).world_markers(q)
+                markers += np.random.default_rng([2, k]).normal(0, noise, markers.shape)
+                data = MarkerInput(markers, names, np.ones(markers.shape[:2]), gen.FPS, "world", "synthetic", "")
+                pred = solve(data, config).q
+                cols = [KINEMATIC_AXES.index(f"{lv}_Flex_Ext") for lv in LEVELS]
+                errors["lumbar_flexion_total"].append(pred[:, cols].sum(1) - q[:, cols].sum(1))
+                tilt = KINEMATIC_AXES.index("pelvis_tilt")
+                errors["pelvis_tilt"].append(pred[:, tilt] - q[:, tilt])
+            out[f"{mode}, noise {noise * 1000:g} mm"] = {k: float(np.sqrt(np.mean(np.concatenate(v) ** 2)))
+                                                         for k, v in errors.items()}
+    return out
+
+
 def balancing_framework(data: MarkerInput) -> dict:
     """The balancing trial through scaling + the default backend: marker RMS and IK time."""
     result = solve(data, load_config())
@@ -224,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "load_before": os.getloadavg()}
     t0 = time.perf_counter()
+    if args.only == "thorax":
+        results["thorax_modes"] = thorax_modes()
+        (args.out / "thorax.json").write_text(json.dumps(results, indent=1))
+        print("\n".join(f"| {mode} | {v['lumbar_flexion_total']:.2f} | {v['pelvis_tilt']:.2f} |"
+                        for mode, v in results["thorax_modes"].items()))
+        return 0
     if args.data.is_dir():
         logger.info("balancing trial: both backends")
         results["balancing_side_by_side"], data = balancing_side_by_side(args.data, args.out)
