@@ -14,6 +14,6 @@ from spine3d.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "config": ("KinematicsConfig", "load_config"),
     "model": ("BodyModel",),
-    "solver": ("solve_ik", "IKResult"),
+    "solver": ("IKSolver", "IKResult"),
     "pipeline": ("run_kinematics",),
 })

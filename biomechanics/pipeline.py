@@ -28,7 +28,6 @@ from spine3d.biomechanics.report import FIGURE, coordinate_ranges, marker_table,
 from spine3d.biomechanics.scaling import ScaleResult, fit_body
 from spine3d.biomechanics.solver import IKSolver
 from spine3d.data.synth.body import body_dims
-from spine3d.errors import InputError
 from spine3d.formats.simspine_schema import KINEMATIC_AXES, world_to_file
 from spine3d.skeletons import SIMSPINE_37
 
@@ -167,7 +166,3 @@ def _errors(model: BodyModel, q: np.ndarray, markers: np.ndarray, weights: np.nd
     present = np.isfinite(obs).all(-1) & (weights > 0)
     return np.where(present, np.linalg.norm(x - np.nan_to_num(obs), axis=-1), np.nan)
 
-
-def check_backend(name: str) -> None:
-    if name not in ("spine3d", "opensim"):
-        raise InputError(f"unknown backend {name!r}; expected spine3d or opensim")
