@@ -26,7 +26,7 @@ from spine3d.biomechanics.observability import observed
 from spine3d.biomechanics.outputs import filtered, rig_arrays, write_h5, write_kinematics_mot
 from spine3d.biomechanics.report import FIGURE, coordinate_ranges, marker_table, plot_lumbar, write_report
 from spine3d.biomechanics.scaling import ScaleResult, fit_body
-from spine3d.biomechanics.solver import IKSolver
+from spine3d.biomechanics.solver import IKSolver, nan_rms
 from spine3d.data.synth.body import body_dims
 from spine3d.formats.simspine_schema import KINEMATIC_AXES, world_to_file
 from spine3d.skeletons import SIMSPINE_37
@@ -88,9 +88,7 @@ def solve(data: MarkerInput, config: KinematicsConfig, progress: bool = False) -
     else:
         result = IKSolver(model, par, config.solver).solve(data.markers, weights, progress=progress)
         q, seconds, error = result.q, result.seconds, result.marker_error
-    with np.errstate(invalid="ignore"):
-        rms = np.sqrt(np.nanmean(error ** 2, axis=1))
-    return Kinematics(q, error, rms, par, scale, seconds, scale_seconds)
+    return Kinematics(q, error, nan_rms(error, axis=1), par, scale, seconds, scale_seconds)
 
 
 def run_kinematics(markers: str | os.PathLike, out: str | os.PathLike, config: KinematicsConfig = KinematicsConfig(),

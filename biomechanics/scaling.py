@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 from spine3d.biomechanics.config import ScalingOptions, SolverOptions
 from spine3d.biomechanics.coupling import Parametrisation
 from spine3d.biomechanics.model import BodyModel
-from spine3d.biomechanics.solver import IKSolver
+from spine3d.biomechanics.solver import IKSolver, nan_rms
 from spine3d.data.synth.body import BodyDims, body_dims
 from spine3d.errors import InputError
 from spine3d.formats.simspine_schema import world_to_file
@@ -89,11 +89,10 @@ def fit_body(markers: np.ndarray, weights: np.ndarray, names: tuple[str, ...], p
     model = BodyModel(dims, names)
     result = IKSolver(model, par, _TIGHT).solve(obs, w, initial=state["q"])
     error = result.marker_error * 1000.0
-    with np.errstate(invalid="ignore"):
-        per_marker = np.sqrt(np.nanmean(error ** 2, axis=0))
+    per_marker = nan_rms(error, axis=0)
     return ScaleResult(dims, dict(zip(PARAMETERS, map(float, fit.x))), frames,
                        {n: float(v) for n, v in zip(names, per_marker) if np.isfinite(v)},
-                       float(np.sqrt(np.nanmean(error ** 2))), float(start[0]))
+                       float(nan_rms(error)), float(start[0]))
 
 
 def start_height(markers: np.ndarray, weights: np.ndarray, names: tuple[str, ...]) -> float:

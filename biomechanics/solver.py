@@ -162,9 +162,7 @@ class IKSolver:
         q = self.par.expand(p)
         x = self.model.markers(self.model.forward(q))
         error = np.where(w > 0, np.linalg.norm(x - obs, axis=-1), np.nan)
-        with np.errstate(invalid="ignore"):
-            rms = np.sqrt(np.nanmean(error ** 2, axis=1)) if error.shape[1] else np.full(len(q), np.nan)
-        return IKResult(q, error, rms, cost, its, time.perf_counter() - t0)
+        return IKResult(q, error, nan_rms(error, axis=1), cost, its, time.perf_counter() - t0)
 
     def _observations(self, markers: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         markers, weights = np.asarray(markers, np.float64), np.asarray(weights, np.float64)
@@ -249,6 +247,15 @@ class IKSolver:
         if its is not None:
             its[frames[better]] = trial_its[better]
         return bool(better.any())
+
+
+def nan_rms(values: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """Root mean square over ``axis`` ignoring NaN (NaN where nothing is left, without a warning)."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=axis)
+    total = np.where(finite, values, 0.0) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(total.sum(axis=axis) / np.where(count > 0, count, np.nan))
 
 
 def _step(hess: np.ndarray, grad: np.ndarray, damping: np.ndarray, p: np.ndarray, lo: np.ndarray,

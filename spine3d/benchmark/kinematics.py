@@ -24,7 +24,7 @@ from spine3d.biomechanics.inputs import MarkerInput, marker_weights
 from spine3d.biomechanics.model import BodyModel
 from spine3d.biomechanics.pipeline import parametrisation
 from spine3d.biomechanics.scaling import fit_body
-from spine3d.biomechanics.solver import IKSolver
+from spine3d.biomechanics.solver import IKSolver, nan_rms
 from spine3d.data.source import SequenceSource
 from spine3d.evaluation.kinematics import coordinate_errors, group_errors
 from spine3d.formats.simspine_schema import KINEMATIC_AXES
@@ -104,7 +104,7 @@ def _sagittal(pred: np.ndarray, virtual: np.ndarray, source: SequenceSource) -> 
     ik = viz.sagittal_spine_angles(virtual, skeleton)
     out = {}
     for level, t in truth.items():
-        out[level] = {key: float(np.sqrt(np.nanmean((v[level] - t) ** 2))) for key, v in (("raw", raw), ("ik", ik))}
+        out[level] = {key: float(nan_rms(v[level] - t)) for key, v in (("raw", raw), ("ik", ik))}
     return out
 
 
