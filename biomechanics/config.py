@@ -139,8 +139,9 @@ class KinematicsConfig:
     Attributes:
         backend: "spine3d" (the batched solver) or "opensim" (OpenSim's IK solver, the reference).
         weights: marker name -> IK weight (markers not listed: 1).
-        held: coordinate -> value (deg) it is held at whatever the markers (Rajagopal's model locks
-            subtalar and mtp: toe and heel keypoints a few centimetres apart cannot pin them).
+        held: coordinate -> value (deg) it is held at whatever the markers (full-body gait models such
+            as Rajagopal's commonly lock subtalar and mtp: toe and heel keypoints a few centimetres
+            apart cannot pin them).
         filter_cutoff: Hz, 2nd-order zero-phase Butterworth on the virtual markers (SIMSPINE: 5 Hz).
     """
 
