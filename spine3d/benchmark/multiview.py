@@ -146,7 +146,8 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
             res.timings[protocol][label] = time.perf_counter() - t0
             res.results[protocol][label] = score(pred, views, source)
             if protocol == "detected" and TRIANGULATION_METHODS[method].robust:
-                res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0]}
+                res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0],
+                               "sequence_ids": views.sequence_ids}
     if oracle is None:
         oracle = collect_views(source, data_cfg.for_protocol("gt"))
     for label, _, _ in METHODS:

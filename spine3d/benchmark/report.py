@@ -172,7 +172,7 @@ def spine_angle_table(mv: MultiViewResults, skeleton: Skeleton) -> list[str]:
 
 
 def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: MultiViewResults | None,
-                 mono: MonocularResults | None) -> None:
+                 mono: MonocularResults | None, kin: Any = None) -> None:
     """Write ``report.md``, ``report.json`` and ``figures/*.png`` into ``out``."""
     columns: dict[str, EvalResult] = {}
     if mv is not None and "detected" in mv.results:
@@ -184,6 +184,10 @@ def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: Mult
     lines += [f"- **{k}**: {v}" for k, v in header.items()] + [""]
     if mv is not None:
         lines += multiview_tables(mv) + spine_angle_table(mv, skeleton)
+    if kin is not None:
+        from spine3d.benchmark.kinematics import kinematics_tables
+
+        lines += kinematics_tables(kin)
     if mono is not None:
         lines += monocular_tables(mono)
     if columns:
@@ -192,7 +196,8 @@ def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: Mult
     write_text_atomic(out / "report.md", "\n".join(lines))
     doc = {"header": header, "figures": figures,
            "multiview": None if mv is None else _multiview_json(mv),
-           "monocular": None if mono is None else _monocular_json(mono)}
+           "monocular": None if mono is None else _monocular_json(mono),
+           "kinematics": None if kin is None else {k: v for k, v in vars(kin).items() if k != "example"}}
     write_text_atomic(out / "report.json", json.dumps(doc, indent=1, default=_json_default))
 
 

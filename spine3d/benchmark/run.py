@@ -43,6 +43,7 @@ class BenchmarkSettings:
         config: lifter config YAML (default: small; quick: tiny). epochs: training epochs override.
         quick: the tiny smoke-test configuration (small synthetic set, tiny model, 1 epoch).
         multiview, monocular: which parts to run. seed: seed of the outlier sweep.
+        kinematics: inverse kinematics of the multi-view reconstruction, scored in degrees.
     """
 
     out: Path = Path("benchmark")
@@ -58,6 +59,7 @@ class BenchmarkSettings:
     monocular: bool = True
     device: str = "cpu"
     seed: int = 0
+    kinematics: bool = True
 
 
 def resolve_data(settings: BenchmarkSettings) -> Path:
@@ -106,6 +108,12 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
     if settings.multiview:
         logger.info("multi-view triangulation of the test subjects")
         mv = run_multiview(source, cfg.data, seed=settings.seed)
+    kin = None
+    if mv is not None and settings.kinematics:
+        from spine3d.benchmark.kinematics import run_kinematics
+
+        logger.info("inverse kinematics of the triangulated test markers")
+        kin = run_kinematics(source, mv.example["pred"], mv.example["sequence_ids"])
     if settings.monocular:
         logger.info("monocular lifting (%s)", "checkpoint" if settings.checkpoint else "training per protocol")
         mono = run_monocular(cfg, data, out, checkpoint=settings.checkpoint, epochs=settings.epochs,
@@ -119,7 +127,7 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
               "spine3d": __version__, "torch": torch.__version__, "python": platform.python_version(),
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
               "wall time (s)": round(time.perf_counter() - t0, 1)}
-    write_report(out, header, source.skeleton, mv, mono)
+    write_report(out, header, source.skeleton, mv, mono, kin)
     return out / "report.md"
 
 
