@@ -4,8 +4,8 @@ Board frame: the board plane is z = 0, metres, x along a row of inner corners, y
 corner ``i`` of a checkerboard sits at ``(i % cols, i // cols) * square_size``. Image points are
 OpenCV pixels (origin at the centre of the top-left pixel).
 
-Checkerboard detection runs on a downscaled copy (the long side at most ``max_side`` px; a 1920 px
-image is ~15x faster at half size), tries ``cv2.findChessboardCornersSB`` then the classic
+Checkerboard detection runs on a downscaled copy (the long side at most ``max_side`` px: the detectors'
+cost grows with the pixel count), tries ``cv2.findChessboardCornersSB`` then the classic
 ``cv2.findChessboardCorners``, rejects grids that are not locally regular (a board partly out of the
 image can yield a scrambled "detection"), and refines the corners with ``cv2.cornerSubPix`` on the
 full-resolution image.

@@ -28,7 +28,7 @@ freedom). The reference camera's pose is held fixed (6 dof); the scale is fixed 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -215,7 +215,7 @@ def _rescale(rig: CameraRig, points: np.ndarray, ref: int, pairs: tuple[np.ndarr
     c0 = rig[ref].center
     cams = [cam if k == ref else cam.with_pose(cam.R, -cam.R @ (c0 + s * (cam.center - c0)))
             for k, cam in enumerate(rig)]
-    return CameraRig(tuple(cams), rig.metadata), c0 + s * (points - c0)
+    return replace(rig, cameras=tuple(cams)), c0 + s * (points - c0)
 
 
 def _check_points(points3d: Any, n: int) -> np.ndarray:

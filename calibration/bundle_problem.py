@@ -162,4 +162,4 @@ class BundleProblem:
             cams.append(replace(cam, K=K, R=R, t=t, rotation_vector=None))
         points = np.full((self.obs.n_points, 3), np.nan)
         points[self.obs.point_index] = self.points(x)
-        return CameraRig(tuple(cams), self.rig.metadata), points
+        return replace(self.rig, cameras=tuple(cams)), points

@@ -56,6 +56,11 @@ class Camera:
             raise InputError(f"camera {self.name}: R is not a rotation matrix")
         if self.K[0, 0] <= 0 or self.K[1, 1] <= 0:
             raise InputError(f"camera {self.name}: focal lengths in K must be positive, got {self.K[0, 0]}, {self.K[1, 1]}")
+        if self.K[1, 0] != 0 or self.K[2, 0] != 0 or self.K[2, 1] != 0 or self.K[2, 2] != 1:
+            raise InputError(f"camera {self.name}: K must be upper-triangular with last row [0, 0, 1], got rows "
+                             f"{self.K[1].tolist()}, {self.K[2].tolist()}")
+        if not (self.size > 0).all():
+            raise InputError(f"camera {self.name}: size must be positive [width, height] px, got {self.size.tolist()}")
 
     # -- construction ------------------------------------------------------------------------
     @classmethod

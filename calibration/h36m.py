@@ -22,11 +22,11 @@ from typing import Literal
 import numpy as np
 
 from spine3d.calibration.camera import Camera
+from spine3d.calibration.identity import H36M_CAMERA_IDS
 from spine3d.calibration.rig import CameraRig
 from spine3d.errors import InputError
 
 H36M_SUBJECTS = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11")
-H36M_CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
 SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "h36m"
 _KEYS = ("R", "T", "f", "c", "k", "p", "w", "h")
 

@@ -28,6 +28,8 @@ import numpy as np
 
 from spine3d.calibration.arrays import namespace
 from spine3d.calibration.camera import Camera
+from spine3d.calibration.identity import find_camera
+from spine3d.calibration.lens.model import DistortionModel
 from spine3d.errors import InputError
 from spine3d.io import write_text_atomic
 
@@ -43,19 +45,27 @@ _REQUIRED = ("size", "matrix", "distortions", "rotation", "translation")
 class CameraRig:
     """Ordered cameras, iterable and indexable by position or name.
 
+    A camera is found by its ``name``, its TOML section key or any label of the same camera under
+    :mod:`spine3d.calibration.identity` (a Human3.6M id and its ``cam_0N`` place are one camera).
+
     Attributes:
         cameras: the C cameras, in order (this order is the C axis of every multi-view array).
         metadata: extra TOML ``[metadata]`` entries, kept for round trips.
+        keys: (C,) the TOML section keys; () means the names (written back as section keys).
     """
 
     cameras: tuple[Camera, ...]
     metadata: dict = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(self, "keys", tuple(self.keys) or tuple(c.name for c in self.cameras))
         names = [c.name for c in self.cameras]
         if len(set(names)) != len(names):
             raise InputError(f"camera names must be unique, got {names}")
+        if len(self.keys) != len(names) or len(set(self.keys)) != len(names):
+            raise InputError(f"section keys must be unique, one per camera, got {list(self.keys)}")
 
     # -- container protocol -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -65,12 +75,14 @@ class CameraRig:
         return iter(self.cameras)
 
     def __getitem__(self, key: int | str) -> Camera:
-        if isinstance(key, str):
-            for cam in self.cameras:
-                if cam.name == key:
-                    return cam
-            raise KeyError(f"no camera named {key!r}; rig has {self.names}")
-        return self.cameras[key]
+        return self.cameras[self.index(key) if isinstance(key, str) else key]
+
+    def index(self, label: str) -> int:
+        """Position of the camera ``label`` names (name, section key or an alias; see the class doc)."""
+        found = find_camera(label, self.names, self.keys)
+        if found is None:
+            raise KeyError(f"no camera named {label!r}; rig has {', '.join(self.names)}")
+        return found
 
     @property
     def names(self) -> list[str]:
@@ -78,7 +90,8 @@ class CameraRig:
 
     def subset(self, keys: Sequence[int | str]) -> "CameraRig":
         """A rig of the chosen cameras, in the given order."""
-        return replace(self, cameras=tuple(self[k] for k in keys))
+        index = [k if isinstance(k, int) else self.index(k) for k in keys]
+        return replace(self, cameras=tuple(self.cameras[i] for i in index), keys=tuple(self.keys[i] for i in index))
 
     # -- batched geometry ---------------------------------------------------------------------
     def project(self, points_world: Any) -> Any:
@@ -109,7 +122,7 @@ class CameraRig:
 
     @classmethod
     def from_arrays(cls, names: Sequence[str], K: Any, dist: Any, R: Any, t: Any, size: Any,
-                    model: str = "pinhole") -> "CameraRig":
+                    model: DistortionModel = "pinhole") -> "CameraRig":
         """Inverse of :meth:`to_arrays` (OpenCV convention unless ``model`` says otherwise)."""
         return cls(tuple(Camera(str(n), size[i], K[i], dist[i], R[i], t[i], model) for i, n in enumerate(names)))
 
@@ -124,18 +137,18 @@ class CameraRig:
             raise
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"not a valid TOML file ({exc})", path) from None
-        cameras = [_camera_from_section(key, sec, path) for key, sec in data.items()
-                   if key != "metadata" and isinstance(sec, dict)]
-        if not cameras:
+        sections = {key: sec for key, sec in data.items() if key != "metadata" and isinstance(sec, dict)}
+        if not sections:
             raise InputError("no camera sections found (expected [cam_01]-style tables with size, matrix, ...)", path)
+        cameras = [_camera_from_section(key, sec, path) for key, sec in sections.items()]
         try:
-            return cls(tuple(cameras), dict(data.get("metadata", {})))
+            return cls(tuple(cameras), dict(data.get("metadata", {})), tuple(sections))
         except InputError as exc:
             raise InputError(str(exc), path) from None
 
     def to_toml(self, path: str | Path) -> None:
         """Write the calibration TOML atomically (exact float round trip)."""
-        blocks = [_section_text(cam) for cam in self.cameras]
+        blocks = [_section_text(key, cam) for key, cam in zip(self.keys, self.cameras)]
         meta = self.metadata or {"adjusted": False, "error": 0.0}
         blocks.append("[metadata]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in meta.items()))
         write_text_atomic(path, "\n".join(blocks))
@@ -148,11 +161,19 @@ def _camera_from_section(key: str, sec: dict, path: Path) -> Camera:
     missing = [k for k in _REQUIRED if k not in sec]
     if missing:
         raise InputError(f"section [{key}] lacks {', '.join(missing)}", path)
-    model = sec.get("distortion_model", "fisheye" if sec.get("fisheye", False) else "pinhole")
+    fisheye = sec.get("fisheye", False)
+    if not isinstance(fisheye, bool):
+        raise InputError(f"section [{key}]: fisheye must be true or false, got {fisheye!r}", path)
+    model = sec.get("distortion_model", "fisheye" if fisheye else "pinhole")
     try:
         arrays = {k: np.asarray(sec[k], dtype=np.float64) for k in _REQUIRED}
     except (TypeError, ValueError) as exc:
         raise InputError(f"section [{key}] has a non-numeric value ({exc})", path) from None
+    if arrays["rotation"].shape != (3,):
+        hint = " (a 3x3 matrix: give its Rodrigues vector, e.g. cv2.Rodrigues(R)[0].ravel())" \
+            if arrays["rotation"].shape == (3, 3) else ""
+        raise InputError(f"section [{key}]: rotation must be a Rodrigues vector [rx, ry, rz] (rad), got shape "
+                         f"{arrays['rotation'].shape}{hint}", path)
     try:
         return Camera.from_rvec(str(sec.get("name", key)), arrays["size"], arrays["matrix"], arrays["distortions"],
                                 arrays["rotation"], arrays["translation"], model)
@@ -162,8 +183,8 @@ def _camera_from_section(key: str, sec: dict, path: Path) -> Camera:
         raise InputError(f"section [{key}]: {exc}", path) from None
 
 
-def _section_text(cam: Camera) -> str:
-    key = cam.name if re.fullmatch(r"[A-Za-z0-9_-]+", cam.name) else _toml_value(cam.name)
+def _section_text(key: str, cam: Camera) -> str:
+    key = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
     lines = [f"[{key}]", f"name = {_toml_value(cam.name)}", f"size = {_toml_value(cam.size)}",
              f"matrix = {_toml_value(cam.K)}", f"distortions = {_toml_value(cam.dist)}",
              f"rotation = {_toml_value(cam.rvec)}", f"translation = {_toml_value(cam.t)}",

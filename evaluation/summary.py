@@ -15,6 +15,7 @@ the root then scores 0 and stays in the means (the usual Human3.6M convention).
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Sequence
 
@@ -25,7 +26,8 @@ from spine3d.evaluation.metrics import joint_errors, root_relative, velocity_err
 from spine3d.errors import InputError
 from spine3d.skeletons import Skeleton, get_skeleton
 
-METRICS: tuple[str, ...] = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc")
+Metric = Literal["mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "pck", "auc"]
+METRICS: tuple[str, ...] = typing.get_args(Metric)
 _UNIT_TO_MM = {"m": 1000.0, "mm": 1.0}
 
 
@@ -138,7 +140,8 @@ def _breakdown(scores: dict[str, np.ndarray], skel: Skeleton, groups: list[str],
     return res
 
 
-def _prepare(pred: np.ndarray, gt: np.ndarray, skel: Skeleton, units: str) -> tuple[np.ndarray, np.ndarray]:
+def _prepare(pred: np.ndarray, gt: np.ndarray, skel: Skeleton, units: Literal["m", "mm"]
+             ) -> tuple[np.ndarray, np.ndarray]:
     pred, gt = check_pair(pred, gt, "evaluate")
     if pred.ndim != 3 or pred.shape[1] != skel.num_joints:
         raise InputError(f"evaluate: expected stacked frames of shape (N, {skel.num_joints}, 3) "

@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO))
 from spine3d.calibration import CameraRig  # noqa: E402
 from spine3d.skeletons import BODY_25B  # noqa: E402
 from spine3d.triangulation import triangulate  # noqa: E402
-from spine3d.triangulation.detections import load_detections  # noqa: E402
+from spine3d.data.trial import read_trial  # noqa: E402
+from spine3d.triangulation.detections import choose_person  # noqa: E402
 from spine3d.triangulation.methods import DEFAULT_METHOD, METHODS  # noqa: E402
 from spine3d.triangulation.status import trusted  # noqa: E402
 from spine3d.triangulation.steadiness import steadiness_summary  # noqa: E402
@@ -117,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     rig = CameraRig.from_toml(args.data / "Calib.toml")
-    det = load_detections(args.data / "pose-associated", rig, BODY_25B)
+    det = choose_person(rig, read_trial(args.data / "pose-associated", rig, BODY_25B))
     rows = {label: measure(rig, det, method, **options) for label, method, options in COLUMNS}
     print(format_table(rows))
     res = triangulate(rig, det.points2d, det.confidence)
-    raw = load_detections(args.data / "pose", rig, BODY_25B)
+    raw = choose_person(rig, read_trial(args.data / "pose", rig, BODY_25B))
     kept = (det.confidence > 0).any(axis=-1)
     print(f"raw pose/: {raw.people['frames_with_several_people']} frames with several people; chosen candidate "
           f"equals the associated one in {100 * (raw.chosen[kept] == 0).mean():.1f}% of camera-frames")

@@ -93,7 +93,7 @@ def _items(source: SequenceSource, split: Literal["train", "test"], cfg: DataCon
     detections = DetectionsFile(cfg.detections, source.skeleton, cfg.detections_skeleton) if cfg.detections else None
     pairs = source.sequences(split)
     if not pairs:
-        raise InputError(f"no {split} sequences (subjects {', '.join(source.h5.subjects)})", source.h5.path)
+        raise InputError(f"no {split} sequences (subjects {', '.join(source.dataset.subjects)})", source.dataset.path)
     for seq_id, (subject, action) in enumerate(tqdm(pairs, desc=desc, unit="seq", leave=False, disable=None)):
         world = source.world(subject, action)
         for cam_id, camera in enumerate(source.cameras(subject)):
@@ -134,8 +134,13 @@ class LiftingWindows(torch.utils.data.Dataset):
             inputs.append(x)
             targets.append(y)
             meta.append((seq_id, cam_id, len(x)))
+        if not inputs:
+            raise InputError(f"no {split} sequences to make windows of", source.dataset.path)
         self._inputs = np.concatenate(inputs)    # (N, J, 3) all items' frames, back to back
         self._targets = np.concatenate(targets)  # (N, J, 3) mm
+        if not np.isfinite(self._targets).any():
+            raise InputError(f"no finite 3D marker in the {split} split: nothing to train on (all NaN?)",
+                             source.dataset.path)
         seq_cam = np.array([m[:2] for m in meta], dtype=np.int64)          # (I, 2)
         lengths = np.array([m[2] for m in meta], dtype=np.int64)           # (I,)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])           # (I,)

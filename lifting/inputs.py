@@ -5,8 +5,11 @@ The detector's layout is mapped onto the checkpoint's by canonical joint name
 missing points, x = y = 0 with confidence 0, as are NaN keypoints. Inputs are then encoded exactly as
 for training (:func:`spine3d.lifting.normalize.make_inputs`).
 
-Layout of the input: ``--skeleton`` when given, else the npz's ``skeleton`` entry, else the
-checkpoint's own when the keypoint count matches it, else the unique known layout with that count.
+Layout of the input: the one rule of every reader (:func:`spine3d.skeletons.keypoints_layout`):
+``--skeleton`` when given, else the npz's ``skeleton`` entry, else the keypoint count where it
+identifies one layout (OpenPose-style JSON: the detector layouts, so 37 keypoints are SpinePose's);
+never the checkpoint's layout because the count happens to match. Frames with several people lift
+the most confident person (:func:`spine3d.data.detections_json.best_person`).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import numpy as np
 
 from spine3d.lifting.infer import prepare_inputs
 from spine3d.lifting.normalize import make_inputs
+from spine3d.data.detections_json import best_person
 from spine3d.errors import InputError
-from spine3d.formats.keypoints_npz import read_keypoints_npz
+from spine3d.formats.keypoints_npz import read_keypoints_npz, split_confidence
 from spine3d.formats.openpose_json import read_openpose_folder
-from spine3d.skeletons import Skeleton, get_skeleton, remap, skeleton_for_num_joints
+from spine3d.skeletons import Skeleton, keypoints_layout, remap
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +66,18 @@ def load_lift_input(path: str | os.PathLike, target: Skeleton, skeleton: str | N
     path = Path(path)
     if path.is_dir():
         kp, file_size, file_skeleton, frames = _read_openpose(path)
-    else:
+    elif path.exists():
         kp, file_size, file_skeleton, frames = _read_npz(path)
+    else:
+        raise FileNotFoundError(2, "no such keypoints file or folder", str(path))
     size = np.asarray(image_size if image_size is not None else file_size if file_size is not None else [],
                       dtype=np.float64)
     if size.shape != (2,):
         raise InputError("the image size is unknown: pass --image-size WIDTH HEIGHT (px)", path)
-    layout = _layout(kp.shape[1], target, skeleton or file_skeleton, path)
+    try:
+        layout = keypoints_layout(kp.shape[1], skeleton, file_skeleton, "json" if path.is_dir() else "arrays")
+    except InputError as exc:
+        raise InputError(str(exc), path) from None
     if layout is not target:
         kp = remap(kp, layout, target)  # joints the layout lacks: NaN (missing)
     missing = [target.names[i] for i in np.flatnonzero(layout.mapping_to(target) < 0)]
@@ -87,32 +96,15 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None, str | None, np
     kp = data["keypoints"]
     if kp.ndim != 3:
         raise InputError(f"'keypoints' has shape {kp.shape}; spine3d lift takes one camera, (T, J, 2|3)", path)
-    conf = data.get("confidence", kp[..., 2] if kp.shape[-1] == 3 else np.ones(kp.shape[:2]))
+    uv, conf = split_confidence(kp, data.get("confidence"))
     size = data.get("image_size")
-    return np.concatenate([kp[..., :2], conf[..., None]], axis=-1), size, data.get("skeleton"), np.arange(len(kp))
+    return np.concatenate([uv, conf[..., None]], axis=-1), size, data.get("skeleton"), np.arange(len(kp))
 
 
 def _read_openpose(path: Path) -> tuple[np.ndarray, None, None, np.ndarray]:
     seq = read_openpose_folder(path)
-    if seq.num_people > 1:
-        logger.warning("%s: up to %d people per frame; lifting the first person of each frame (associate "
-                       "people across frames first for multi-person videos)", path, seq.num_people)
-    return seq.people[:, 0], None, None, seq.frame_numbers
-
-
-def _layout(num_joints: int, target: Skeleton, name: str | None, path: Path) -> Skeleton:
-    """The input's layout (see the module doc); InputError when the keypoint count fits no layout."""
-    if name is not None:
-        layout = get_skeleton(name)
-        if layout.num_joints != num_joints:
-            raise InputError(f"the keypoints have {num_joints} joints per frame but skeleton {layout.name} has "
-                             f"{layout.num_joints}", path)
-        return layout
-    if num_joints == target.num_joints:
-        return target
-    try:
-        return skeleton_for_num_joints(num_joints)
-    except InputError:
-        raise InputError(f"{num_joints} keypoints per frame, but the checkpoint expects {target.num_joints} "
-                         f"({target.name}) and no single known layout has {num_joints}; pass --skeleton NAME to "
-                         "remap another layout", path) from None
+    people, several = best_person(seq.people)
+    if several:
+        logger.warning("%s: several people in %d frames; lifting the most confident person of each frame "
+                       "(associate people across frames first for multi-person videos)", path, several)
+    return people, None, None, seq.frame_numbers

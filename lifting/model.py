@@ -37,6 +37,8 @@ MPJPE equalled that of predicting the training mean pose). Centred and scaled, t
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as nnf
 from einops import rearrange
@@ -69,13 +71,16 @@ def encode_inputs(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([rel, conf, centre.expand_as(xy)], dim=-1)
 
 
+AttentionAxis = Literal["spatial", "temporal"]  # attend over the joints of a frame, or the frames of a joint
+
+
 class Attention(nn.Module):
     """Multi-head self-attention over the joints ("spatial") or the frames ("temporal") of (B, F, J, dim)."""
 
     _GROUPS = {"spatial": ("b f j (three h d) -> three (b f) h j d", "(b f) h j d -> b f j (h d)"),
                "temporal": ("b f j (three h d) -> three (b j) h f d", "(b j) h f d -> b f j (h d)")}
 
-    def __init__(self, dim: int, heads: int, dropout: float, axis: str) -> None:
+    def __init__(self, dim: int, heads: int, dropout: float, axis: AttentionAxis) -> None:
         super().__init__()
         if axis not in self._GROUPS:
             raise ValueError(f"axis must be 'spatial' or 'temporal', got {axis!r}")
@@ -94,7 +99,7 @@ class Attention(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block on (B, F, J, dim); only the attention groups tokens by ``axis``."""
 
-    def __init__(self, cfg: ModelConfig, axis: str) -> None:
+    def __init__(self, cfg: ModelConfig, axis: AttentionAxis) -> None:
         super().__init__()
         hidden = int(cfg.dim * cfg.mlp_ratio)
         self.norm1, self.norm2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)

@@ -77,6 +77,7 @@ class Trainer:
         self.progress, self.tensorboard, self.eval_every = progress and dist.is_main, tensorboard, eval_every
         seed_everything(cfg.seed)
         self.source = SequenceSource(data, cfg.data.skeleton, h36m=h36m)
+        self.data = self.source.fingerprint()
         self.skeleton = self.source.skeleton
         self.windows = LiftingWindows(self.source, "train", cfg.data, train=True, seed=cfg.seed)
         self.sampler = GlobalBatchSampler(len(self.windows), cfg.data.batch_size, dist.world_size, dist.rank, cfg.seed)
@@ -171,8 +172,8 @@ class Trainer:
         return summary_row(self.evaluate()[False]) | {"eval_time_s": time.perf_counter() - t0}
 
     def checkpoint(self, metrics: dict[str, float] | None = None) -> dict:
-        """The full training state as a checkpoint payload."""
-        return {**checkpoint_header(self.cfg, self.skeleton), "model": self.model.state_dict(),
+        """The full training state as a checkpoint payload (with what the run trains on: ``data``)."""
+        return {**checkpoint_header(self.cfg, self.skeleton), "data": self.data, "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(), **dataclasses.asdict(self.state), "best_key": BEST_KEY,
                 "rng": rng_state(self.generator), "metrics": metrics or {}}
@@ -193,6 +194,14 @@ class Trainer:
         if _without_epochs(stored) != _without_epochs(self.cfg):
             raise InputError("the checkpoint was trained with a different config; resume with the same config "
                              "(only --epochs may change)", path)
+        trained_on = payload.get("data")
+        if trained_on is None:
+            logger.warning("%s records no training data (an older checkpoint); resuming on %s unchecked", path,
+                           self.data["path"])
+        elif trained_on.get("digest") != self.data["digest"]:
+            raise InputError(f"the run was trained on {trained_on.get('path')} but --data gives other data "
+                             f"({self.data['path']}, another content); resume with the same --data, or start a "
+                             "new run with another --out", path)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
@@ -203,11 +212,12 @@ class Trainer:
         logger.info("resumed %s after epoch %d (step %d)", path, self.state.epoch, self.state.step)
 
     def _log_epoch(self, row: dict[str, float]) -> None:
-        logger.info("epoch %d/%d: loss %.2f | test MPJPE full %.1f spine %.1f | P-MPJPE full %.1f spine %.1f mm | "
-                    "%.0f frames/s", row["epoch"], self.cfg.optim.epochs, row["train_loss"],
-                    row.get("test_mpjpe_full", math.nan), row.get("test_mpjpe_spine", math.nan),
-                    row.get("test_p_mpjpe_full", math.nan), row.get("test_p_mpjpe_spine", math.nan),
-                    row["train_frames_per_s"])
+        scores = ""
+        if "test_mpjpe_full" in row:  # only epochs with an evaluation print test scores
+            scores = (f" | test MPJPE full {row['test_mpjpe_full']:.1f} spine {row['test_mpjpe_spine']:.1f} | "
+                      f"P-MPJPE full {row['test_p_mpjpe_full']:.1f} spine {row['test_p_mpjpe_spine']:.1f} mm")
+        logger.info("epoch %d/%d: loss %.2f%s | %.0f frames/s", row["epoch"], self.cfg.optim.epochs,
+                    row["train_loss"], scores, row["train_frames_per_s"])
 
 
 def _without_epochs(cfg: TrainConfig) -> dict:

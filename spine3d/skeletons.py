@@ -16,7 +16,7 @@ Groups used by the metrics (see :func:`Skeleton.group`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class Skeleton:
         """(parent, child) index pairs of the kinematic tree."""
         return [(p, c) for c, p in enumerate(self.parents) if p >= 0]
 
-    def group(self, group: str) -> np.ndarray:
+    def group(self, group: GroupName) -> np.ndarray:
         """(J,) bool mask of the joints in a metric group ("full", "spine", "spine15", "body")."""
         canon = np.array(self.canonical)
         if group == "full":
@@ -201,8 +201,9 @@ _SPINEPOSE_EXTRA = ("spine_01", "spine_02", "spine_03", "spine_04", "spine_05", 
                     "right_latissimus", "left_clavicle", "right_clavicle", "neck_02", "neck_03")
 _SPINEPOSE_EXTRA_CANON = ("Spine_01", "Spine_02", "Spine_03", "Spine_04", "Spine_05", "LLatissimus",
                           "RLatissimus", "LClavicle", "RClavicle", "Neck_02", "Neck_03")
-# SpinePose tree: hip -> spine_01..05 -> neck -> neck_02 -> neck_03 -> head; limbs hang off the column.
-_SPINEPOSE_PARENTS = (36, 0, 0, 1, 2, 33, 34, 5, 6, 7, 8, 19, 19, 11, 12, 13, 14,
+# SpinePose tree: hip -> spine_01..05 -> neck -> neck_02 -> neck_03 -> head -> nose (as SpinePose links
+# head and nose, and SIMSPINE parents Nose under Head); limbs hang off the column.
+_SPINEPOSE_PARENTS = (17, 0, 0, 1, 2, 33, 34, 5, 6, 7, 8, 19, 19, 11, 12, 13, 14,
                       36, 30, -1, 15, 16, 15, 16, 15, 16,
                       19, 26, 27, 28, 29, 29, 29, 30, 30, 18, 35)
 SPINEPOSE_37 = Skeleton(
@@ -210,6 +211,14 @@ SPINEPOSE_37 = Skeleton(
     names=_COCO_NAMES + _HALPE_EXTRA + _SPINEPOSE_EXTRA,
     parents=_SPINEPOSE_PARENTS,
     canonical=_COCO_CANON + _HALPE_EXTRA_CANON + _SPINEPOSE_EXTRA_CANON,
+)
+
+# ``spinepose --spine-only``: the 9 column points of SPINEPOSE_37 (its indices 19, 26..30, 18, 35, 36).
+SPINEPOSE_9 = Skeleton(
+    name="spinepose9",
+    names=("hip", "spine_01", "spine_02", "spine_03", "spine_04", "spine_05", "neck", "neck_02", "neck_03"),
+    parents=(-1, 0, 1, 2, 3, 4, 5, 6, 7),
+    canonical=SPINE_9,
 )
 
 _BODY25B_NAMES = (
@@ -250,12 +259,15 @@ H36M_32 = Skeleton(
 H36M_32_TO_17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 
 SKELETONS: dict[str, Skeleton] = {
-    s.name: s for s in (SIMSPINE_15, SIMSPINE_37, SPINEPOSE_37, H36M_17, H36M_32, COCO_17, BODY_25B, HALPE_26)
+    s.name: s for s in (SIMSPINE_15, SIMSPINE_37, SPINEPOSE_37, SPINEPOSE_9, H36M_17, H36M_32, COCO_17, BODY_25B,
+                        HALPE_26)
 }
+# Layouts 2D detectors write as OpenPose-style JSON (their keypoint counts differ: 9, 17, 25, 26, 37).
+DETECTOR_LAYOUTS: tuple[str, ...] = ("spinepose37", "spinepose9", "coco17", "body25b", "halpe26")
 _ALIASES = {"simspine": "simspine15", "spinepose": "spinepose37", "h36m": "h36m17", "coco": "coco17",
             "body_25b": "body25b", "halpe": "halpe26", "halpe_26": "halpe26", "coco_17": "coco17",
             "simspine_15": "simspine15", "simspine_37": "simspine37", "spinepose_37": "spinepose37",
-            "h36m_17": "h36m17", "h36m_32": "h36m32"}
+            "h36m_17": "h36m17", "h36m_32": "h36m32", "spinepose_9": "spinepose9", "spine_only": "spinepose9"}
 
 
 def get_skeleton(name: str | Skeleton) -> Skeleton:
@@ -269,11 +281,34 @@ def get_skeleton(name: str | Skeleton) -> Skeleton:
     return SKELETONS[key]
 
 
-def skeleton_for_num_joints(num_joints: int, candidates: Sequence[str] | None = None) -> Skeleton:
-    """The unique layout with ``num_joints`` joints (raises when none or several match)."""
-    pool = [SKELETONS[c] for c in candidates] if candidates else list(SKELETONS.values())
-    hits = [s for s in pool if s.num_joints == num_joints]
-    if len(hits) != 1:
-        names = ", ".join(s.name for s in hits) or "none"
-        raise InputError(f"{num_joints} keypoints do not identify one skeleton (matches: {names}); pass --skeleton")
-    return hits[0]
+def keypoints_layout(num_joints: int, given: str | Skeleton | None = None, stored: str | None = None,
+                     source: Literal["json", "arrays"] = "arrays") -> Skeleton:
+    """The layout of detected keypoints: the one rule of every reader (lift, triangulate, benchmark).
+
+    1. ``given`` (``--skeleton``, ``--detections-skeleton``) when set; its joint count must match.
+    2. else ``stored``, the layout name a file carries (an npz's ``skeleton`` entry).
+    3. else the keypoint count, never guessing between layouts with the same count: OpenPose-style
+       JSON (``source="json"``) is matched against the detector layouts (:data:`DETECTOR_LAYOUTS`,
+       so 37 keypoints are SpinePose's and 9 its spine-only output); arrays against every layout,
+       and a count several layouts share (17, 37) is an InputError asking for the layout.
+
+    Args:
+        num_joints: keypoints per person in the input.
+        given: the layout the user named, if any.
+        stored: the layout name stored in the file, if any.
+        source: "json" (a detector's OpenPose-style output) or "arrays" (an npz).
+    """
+    for name, what in ((given, "--skeleton"), (stored, "the file's 'skeleton' entry")):
+        if name is not None:
+            layout = get_skeleton(name)
+            if layout.num_joints != num_joints:
+                raise InputError(f"{num_joints} keypoints per person, but {what} names {layout.name}, which has "
+                                 f"{layout.num_joints}")
+            return layout
+    pool = DETECTOR_LAYOUTS if source == "json" else tuple(SKELETONS)
+    hits = [SKELETONS[n] for n in pool if SKELETONS[n].num_joints == num_joints]
+    if len(hits) == 1:
+        return hits[0]
+    found = ", ".join(s.name for s in hits) or "no known layout"
+    raise InputError(f"{num_joints} keypoints per person fit {found}; name the layout with --skeleton NAME "
+                     f"(one of {', '.join(SKELETONS)})")

@@ -204,13 +204,18 @@ def test_malformed_and_empty_folders(tmp_path):
 
 
 def test_layout_inferred_or_given(tmp_path):
+    """17 keypoints in detector JSON are COCO's (the only detector layout with 17); a count no detector
+    layout has needs the layout named; a named layout must fit the count."""
     folder = tmp_path / "S9" / "Walking" / "cam_01"
     write_folder(folder, "v", np.random.default_rng(3).uniform(10, 900, (4, 17, 3)))
-    with pytest.raises(InputError, match="--detections-skeleton"):
-        DetectionsFile(tmp_path, SIMSPINE_15).get("S9", "Walking", "cam_01", 4)  # coco17 or h36m17?
-    uv, conf = DetectionsFile(tmp_path, SIMSPINE_15, "coco17").get("S9", "Walking", "cam_01", 4)
+    uv, conf = DetectionsFile(tmp_path, SIMSPINE_15).get("S9", "Walking", "cam_01", 4)
     nose = SIMSPINE_15.index("Nose")
     assert np.isfinite(uv[:, nose]).all() and np.isnan(uv[:, SIMSPINE_15.index("Spine_03")]).all()
+    with pytest.raises(InputError, match="fit no known layout.*--detections-skeleton"):
+        write_folder(tmp_path / "S9" / "Eating" / "cam_01", "v", np.ones((2, 20, 3)))
+        DetectionsFile(tmp_path, SIMSPINE_15).get("S9", "Eating", "cam_01", 2)
+    with pytest.raises(InputError, match="17 keypoints per person, expected 26"):
+        DetectionsFile(tmp_path, SIMSPINE_15, "halpe26").get("S9", "Walking", "cam_01", 4)
 
 
 def test_config_keeps_detections_for_the_detected_protocol_only():
@@ -247,3 +252,12 @@ def test_benchmark_checkpoint_scores_on_the_detections(quick_run, data, detectio
     with caplog.at_level(logging.INFO, logger="spine3d.data.detections_json"):
         assert main(args) == 0
     assert any("several people" in r.getMessage() and "S9" in r.getMessage() for r in caplog.records)
+
+
+def test_spine_only_folders_fill_the_column(tmp_path):
+    """spinepose --spine-only folders: 9 keypoints read as spinepose9 and placed on the column by name."""
+    det = np.random.default_rng(5).uniform(10, 900, (4, 9, 3))
+    write_folder(tmp_path / "S9" / "Walking" / "cam_02", "frame", det)
+    uv, conf = DetectionsFile(tmp_path, SIMSPINE_15).get("S9", "Walking", "55011271", 4)
+    np.testing.assert_allclose(uv[:, :9], det[..., :2])
+    assert np.isnan(uv[:, 9:]).all() and not (conf[:, 9:] > 0).any()  # joints the layout lacks: missed points

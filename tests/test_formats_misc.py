@@ -28,9 +28,10 @@ NO_SOURCE = ("REye", "LEye", "REar", "LEar", "RBigToe", "RSmallToe", "RHeel", "L
 
 
 def _tagged(frames: int, joints: int, source: float) -> np.ndarray:
-    """(T, J, 3) with point (t, j) = (j, t, source): every value says where it came from."""
+    """(T, J, 3) m with point (t, j) = (0.05 j, 0.001 t, source): every value says where it came from, and
+    the joints span a body (0.05 m apart)."""
     t, j = np.meshgrid(np.arange(frames), np.arange(joints), indexing="ij")
-    return np.stack([j, t, np.full_like(t, source)], axis=-1).astype(np.float64)
+    return np.stack([0.05 * j, 0.001 * t, np.full(t.shape, float(source))], axis=-1)
 
 
 # ---- Human3.6M npz ---------------------------------------------------------------------------
@@ -166,6 +167,26 @@ def test_mmpose_read(tmp_path):
         np.testing.assert_array_equal(got[key], arrays[key])
     subset = read_simspine_mmpose(path, keys=["S_world"])
     assert set(subset) == {"S_world", "metadata"}
+
+
+def test_mmpose_S_is_not_the_camera_frame_but_S_world_and_the_cameras_give_it():
+    """Built as SIMSPINE's preprocessor builds a row (S = R (X - t)): root-relative S is the camera frame's,
+    absolute S is not; camera_points(S_world, R, t) is, checked against Camera.world_to_camera."""
+    from spine3d.calibration import h36m_rig
+    from spine3d.formats.mmpose_npz import camera_points, parse_imgname
+
+    camera = h36m_rig("S9")[0]
+    world = np.random.default_rng(8).normal([0.0, 0.0, 1.0], [0.3, 0.3, 0.5], (5, 15, 3))
+    S = (world - camera.t) @ camera.R.T  # the preprocessor's R (X - t)
+    truth = camera.world_to_camera(world)
+    np.testing.assert_allclose(S - S[:, :1], truth - truth[:, :1], atol=1e-12)
+    assert np.abs(S - truth).max() > 1.0  # absolute positions: metres off
+    np.testing.assert_allclose(camera_points(np.concatenate([world, np.ones((5, 15, 1))], -1), camera.R, camera.t),
+                               truth, atol=1e-12)
+    assert parse_imgname("S9/S9_Walking 1.54138969/S9_Walking 1.54138969_000012.jpg") == ("S9", "Walking 1",
+                                                                                          "54138969", 12)
+    with pytest.raises(InputError, match="is not <subject>_<action>.<camera>_<frame>.jpg"):
+        parse_imgname("frame.jpg")
 
 
 @pytest.mark.parametrize(

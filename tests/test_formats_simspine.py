@@ -33,7 +33,7 @@ def make_rig(rng: np.random.Generator, views: int = 4) -> RigArrays:
 
 
 def make_sequence(rng, subject: str, action: str, frames: int, markers: int = 15, dtype=np.float64):
-    return SimSpineSequence(subject, action, rng.normal(0, 1, (frames, markers, 3)).astype(dtype),
+    return SimSpineSequence(subject, action, rng.normal(0, 0.15, (frames, markers, 3)).astype(dtype),  # body-sized, m
                             rng.normal(0, 30, (frames, len(KINEMATIC_AXES))), np.arange(frames) / 50.0)
 
 

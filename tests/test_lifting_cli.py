@@ -99,7 +99,7 @@ def test_lift_errors_are_one_line(run, tmp_path, capsys):
     out = str(tmp_path / "o.npz")
     assert main(["lift", "--checkpoint", ckpt, "--input", str(tmp_path / "bad.npz"), "--out", out]) == 2
     err = capsys.readouterr().err
-    assert "bad.npz: 14 keypoints per frame, but the checkpoint expects 15" in err and err.count("\n") == 1
+    assert "bad.npz: 14 keypoints per person fit no known layout" in err and err.count("\n") == 1
     np.savez(tmp_path / "nan.npz", keypoints=np.full_like(uv, np.nan), image_size=size)
     assert main(["lift", "--checkpoint", ckpt, "--input", str(tmp_path / "nan.npz"), "--out", out]) == 2
     assert "nothing to lift" in capsys.readouterr().err

@@ -212,12 +212,12 @@ def test_npz_in_another_layout_is_remapped_by_name(tmp_path):
 
 def test_wrong_keypoint_count_and_missing_image_size(tmp_path):
     np.savez(tmp_path / "k.npz", keypoints=pixel_keypoints(10, 14), image_size=np.array([1000.0, 800.0]))
-    with pytest.raises(InputError, match=r"14 keypoints per frame, but the checkpoint expects 15 \(simspine15\)"):
+    with pytest.raises(InputError, match=r"14 keypoints per person fit no known layout; name the layout with --skeleton"):
         load_lift_input(tmp_path / "k.npz", SKEL)
     np.savez(tmp_path / "n.npz", keypoints=pixel_keypoints(10, J))
     with pytest.raises(InputError, match="pass --image-size"):
         load_lift_input(tmp_path / "n.npz", SKEL)
-    with pytest.raises(InputError, match="skeleton body25b has 25"):
+    with pytest.raises(InputError, match="15 keypoints per person, but --skeleton names body25b, which has 25"):
         load_lift_input(tmp_path / "n.npz", SKEL, skeleton="body25b", image_size=(1000, 800))
 
 
@@ -236,3 +236,35 @@ def test_openpose_folder_input(tmp_path):
     np.testing.assert_allclose(data.inputs[:, neck], make_inputs(kp[:, 17, :2], kp[:, 17, 2], [1000, 800]), atol=1e-6)
     with pytest.raises(InputError, match="pass --image-size"):
         load_lift_input(folder, SKEL)
+
+
+def test_layouts_of_equal_count_are_never_guessed(tmp_path):
+    """SpinePose-37 JSON is read as SpinePose, whatever the checkpoint; a 37-joint npz without a layout is
+    refused; a spine-only (9) folder is read by name; the most confident person is lifted."""
+    from spine3d.skeletons import SIMSPINE_37, SPINEPOSE_9, SPINEPOSE_37
+
+    kp = pixel_keypoints(6, SPINEPOSE_37.num_joints)
+    folder = tmp_path / "sp37"
+    folder.mkdir()
+    for t, frame in enumerate(kp):
+        weak = frame.copy()
+        weak[:, 2] *= 0.1
+        doc = {"people": [{"pose_keypoints_2d": weak.ravel().tolist()}, {"pose_keypoints_2d": frame.ravel().tolist()}]}
+        (folder / f"frame_{t:05d}.json").write_text(json.dumps(doc))
+    data = load_lift_input(folder, SIMSPINE_37, image_size=(1000, 800))
+    assert data.layout is SPINEPOSE_37
+    nose, hip = SIMSPINE_37.index("Nose"), SIMSPINE_37.index("Hip")
+    expected = make_inputs(kp[..., :2], kp[..., 2], np.array([1000.0, 800.0]))  # the confident person
+    np.testing.assert_allclose(data.inputs[:, nose], expected[:, SPINEPOSE_37.index("Nose")], rtol=1e-6)
+    np.testing.assert_allclose(data.inputs[:, hip], expected[:, SPINEPOSE_37.index("Hip")], rtol=1e-6)
+    np.savez(tmp_path / "k37.npz", keypoints=kp, image_size=np.array([1000.0, 800.0]))
+    with pytest.raises(InputError, match="37 keypoints per person fit simspine37, spinepose37"):
+        load_lift_input(tmp_path / "k37.npz", SIMSPINE_37)
+    spine = tmp_path / "sp9"
+    spine.mkdir()
+    for t, frame in enumerate(kp[:, [19, 26, 27, 28, 29, 30, 18, 35, 36]]):
+        (spine / f"frame_{t:05d}.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": frame.ravel().tolist()}]}))
+    data = load_lift_input(spine, SIMSPINE_37, image_size=(1000, 800))
+    assert data.layout is SPINEPOSE_9 and len(data.missing) == 37 - 9
+    np.testing.assert_allclose(data.inputs[:, SIMSPINE_37.index("Spine_03")],
+                               expected[:, SPINEPOSE_37.index("spine_03")], rtol=1e-6)

@@ -16,7 +16,7 @@ RNG = np.random.default_rng(3)
 
 
 def _result(frame: str = "world", unit: str = "m", joints=SPINEPOSE_37, frames: int = 12) -> Result3D:
-    points = RNG.normal(0.0, 0.3, (frames, joints.num_joints, 3)) + [0.0, 0.0, 1.0]
+    points = (RNG.normal(0.0, 0.3, (frames, joints.num_joints, 3)) + [0.0, 0.0, 1.0]) * (1000.0 if unit == "mm" else 1.0)
     points[2, 5] = np.nan
     status = RNG.integers(0, 3, (frames, joints.num_joints)).astype(np.uint8)
     return Result3D(points, tuple(joints.names), frame, unit, root_relative=frame == "camera", skeleton=joints.name,

@@ -7,7 +7,8 @@ import pytest
 
 from spine3d.errors import InputError
 from spine3d.skeletons import (BODY_25B, COCO_17, H36M_17, H36M_32, H36M_32_TO_17, HALPE_26, SIMSPINE_15,
-                               SIMSPINE_37, SKELETONS, SPINEPOSE_37, get_skeleton, remap, skeleton_for_num_joints)
+                               SIMSPINE_37, SKELETONS, SPINEPOSE_37, SPINEPOSE_9, get_skeleton, keypoints_layout,
+                               remap)
 
 
 def test_simspine15_matches_release():
@@ -98,9 +99,34 @@ def test_lookup():
     assert get_skeleton("BODY_25B") is BODY_25B and get_skeleton("spinepose") is SPINEPOSE_37
     with pytest.raises(InputError, match="unknown skeleton"):
         get_skeleton("openpose_135")
-    assert skeleton_for_num_joints(25) is BODY_25B
-    with pytest.raises(InputError, match="--skeleton"):
-        skeleton_for_num_joints(37)
+
+
+def test_one_layout_rule_never_guesses_between_equal_counts():
+    assert keypoints_layout(25) is BODY_25B and keypoints_layout(9, source="json") is SPINEPOSE_9
+    assert keypoints_layout(37, source="json") is SPINEPOSE_37  # a detector's JSON: SpinePose
+    assert keypoints_layout(17, source="json") is COCO_17
+    for count in (17, 37):  # plain arrays: two layouts each
+        with pytest.raises(InputError, match=f"{count} keypoints per person fit .*, .*--skeleton"):
+            keypoints_layout(count)
+    assert keypoints_layout(37, stored="simspine37") is SIMSPINE_37
+    assert keypoints_layout(37, given="simspine37", stored="spinepose37", source="json") is SIMSPINE_37
+    with pytest.raises(InputError, match="names coco17, which has 17"):
+        keypoints_layout(15, given="coco17")
+
+
+def test_spine_only_layout_is_spinepose37_column_in_order():
+    """spinepose --spine-only writes SpinePose-37's keypoints 19, 26..30, 18, 35, 36, in that order."""
+    picked = [SPINEPOSE_37.names[i] for i in (19, 26, 27, 28, 29, 30, 18, 35, 36)]
+    assert list(SPINEPOSE_9.names) == picked
+    values = np.arange(37 * 2, dtype=float).reshape(37, 2)
+    np.testing.assert_array_equal(remap(values, SPINEPOSE_37, SPINEPOSE_9), values[[19, 26, 27, 28, 29, 30, 18, 35, 36]])
+    assert remap(values[[19, 26, 27, 28, 29, 30, 18, 35, 36]], SPINEPOSE_9, SIMSPINE_15)[:9].tolist() == \
+        values[[19, 26, 27, 28, 29, 30, 18, 35, 36]].tolist()
+
+
+def test_nose_hangs_under_the_head():
+    for skel in (SPINEPOSE_37, SIMSPINE_37, SIMSPINE_15):
+        assert skel.canonical[skel.parents[skel.index("Nose")]] == "Head"
 
 
 def test_trees_are_valid():

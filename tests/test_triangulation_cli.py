@@ -21,7 +21,7 @@ from spine3d.formats.opensim import read_trc
 from spine3d.triangulation.config import TriangulationConfig, config_from_dict, load_config
 from spine3d.triangulation.status import trusted
 from spine3d.typed_yaml import config_path
-from spine3d.triangulation.detections import pair_cameras
+from spine3d.calibration.identity import pair_labels
 
 T, J = 12, 25  # frames, BODY_25B keypoints
 RNG_SEED = 21
@@ -90,7 +90,7 @@ def test_cli_end_to_end_with_imperfect_files(trial, caplog, capsys):
                   "--report", str(out / "r.json"))
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "camera pairing (number): cam01_json -> cam_01, cam02_json -> cam_02, cam03_json -> cam_03, " \
+    assert "camera pairing (name): cam01_json -> cam_01, cam02_json -> cam_02, cam03_json -> cam_03, " \
            "cam04_json -> cam_04" in printed
     for expected in ("not readable OpenPose JSON", "person 0 has no pose_keypoints_2d", "frame numbers missing",
                      "NaN rows added"):
@@ -109,7 +109,7 @@ def test_cli_end_to_end_with_imperfect_files(trial, caplog, capsys):
         np.testing.assert_array_equal(f["inliers"][()], arrays["inliers"])
         assert [n.decode() for n in f["camera_names"][()]] == ["cam_01", "cam_02", "cam_03", "cam_04"]
     report = json.loads((out / "r.json").read_text())
-    assert report["camera_pairing"]["rule"] == "number"
+    assert report["camera_pairing"]["rule"] == "name"
     assert report["summary"]["frames_without_any_point"] == 0
     assert report["summary"]["status_counts"]["too_few_views"] == T
     assert report["per_keypoint"]["LEar"]["nan_share"] == 1.0
@@ -141,11 +141,11 @@ def test_config_file_and_postprocessing(trial, tmp_path):
 
 def test_camera_pairing_rules():
     rig = _rig()
-    assert pair_cameras(["cam04_json", "cam02_json", "cam01_json", "cam03_json"], rig) == ([2, 1, 3, 0], "number")
-    assert pair_cameras(["d", "b", "a", "c"], rig) == ([2, 1, 3, 0], "sorted")  # no numbers: sorted order
-    assert pair_cameras(["c1", "c2", "c3", "c5"], rig)[1] == "sorted"  # numbers that do not match
-    with pytest.raises(InputError, match="3 camera folders"):
-        pair_cameras(["cam01", "cam02", "cam03"], rig)
+    names = rig.names
+    assert pair_labels(["cam04_json", "cam02_json", "cam01_json", "cam03_json"], names) == ([2, 1, 3, 0], "name")
+    assert pair_labels(["v4", "v2", "v1", "v3"], names) == ([2, 1, 3, 0], "number")
+    assert pair_labels(["d", "b", "a", "c"], names) == ([2, 1, 3, 0], "sorted")  # no numbers: sorted order
+    assert pair_labels(["c1", "c2", "c3", "c5"], names)[1] == "sorted"  # numbers that do not match
 
 
 def test_yaml_defaults_match_the_dataclasses():
@@ -169,7 +169,7 @@ def test_bad_inputs_exit_2_with_one_line(trial, tmp_path, capsys):
     common = ["--fps", "60", "--out", out]
     assert "unknown skeleton" in _one_line_error(capsys, "--calib", calib, "--detections", pose, "--skeleton",
                                                  "nope", *common)
-    assert "25 keypoints per person, expected 17" in _one_line_error(
+    assert "25 keypoints per person, but --skeleton names coco17, which has 17" in _one_line_error(
         capsys, "--calib", calib, "--detections", pose, "--skeleton", "coco17", *common)
     # wrong number of camera folders
     three = tmp_path / "three"
@@ -223,3 +223,27 @@ def test_trc_holds_trusted_points_unless_asked(trial, tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())["summary"]
     assert report["status_counts"]["unverified"] == T and report["trusted_share"] == pytest.approx(1 - 1 / J)
     assert set(report["status_meanings"]) == set(names) and report["steadiness"]["median_mm"] < 1e-3
+
+
+def test_spinepose_spine_only_and_full_folders_need_no_skeleton(tmp_path):
+    """SpinePose's own file names (frame_00000.json): 9 keypoints (--spine-only) and 37, layout from the count."""
+    from spine3d.formats.results3d import read_result3d
+    from spine3d.skeletons import SPINEPOSE_9, SPINEPOSE_37
+
+    rig = _rig()
+    rig.to_toml(tmp_path / "Calib.toml")
+    truth = np.random.default_rng(4).normal([0.0, 0.0, 1.0], [0.2, 0.2, 0.4], (5, 37, 3))
+    uv = rig.project(truth)
+    for name, columns in (("sp37", list(range(37))), ("sp9", [19, 26, 27, 28, 29, 30, 18, 35, 36])):
+        for c in range(4):
+            folder = tmp_path / name / f"cam{c + 1:02d}"
+            folder.mkdir(parents=True)
+            for t in range(5):
+                person = np.concatenate([uv[c, t, columns], np.full((len(columns), 1), 0.9)], axis=1)
+                _write_frame(folder / f"frame_{t:05d}.json", [person])
+        out = tmp_path / f"{name}.npz"
+        assert _run("--calib", str(tmp_path / "Calib.toml"), "--detections", str(tmp_path / name), "--fps", "30",
+                    "--out", str(out), "--method", "dlt", "--no-progress") == 0
+        result = read_result3d(out)
+        assert result.skeleton == (SPINEPOSE_37 if name == "sp37" else SPINEPOSE_9).name
+        np.testing.assert_allclose(result.points, truth[:, columns], atol=1e-4)

@@ -18,7 +18,8 @@ import pytest
 from spine3d.calibration import CameraRig
 from spine3d.skeletons import BODY_25B
 from spine3d.triangulation import TriangulationConfig, triangulate
-from spine3d.triangulation.detections import load_detections
+from spine3d.data.trial import read_trial
+from spine3d.triangulation.detections import choose_person
 from spine3d.triangulation.pipeline import reconstruct
 from spine3d.triangulation.steadiness import steadiness_summary
 
@@ -29,8 +30,8 @@ def trial(shared_data):
     rig = CameraRig.from_toml(root / "Calib.toml")
     logging.disable(logging.WARNING)  # the real files are imperfect on purpose (one empty person entry)
     try:
-        associated = load_detections(root / "pose-associated", rig, BODY_25B)
-        raw = load_detections(root / "pose", rig, BODY_25B)
+        associated = choose_person(rig, read_trial(root / "pose-associated", rig, BODY_25B))
+        raw = choose_person(rig, read_trial(root / "pose", rig, BODY_25B))
     finally:
         logging.disable(logging.NOTSET)
     return rig, associated, raw

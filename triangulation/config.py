@@ -57,7 +57,7 @@ class TriangulationOptions:
             ok points farther are spikes.
         seed: random seed of the view sampling (only used when C > max_pair_views).
         compiled: run "dlt" and "weighted" through the compiled kernel (:mod:`spine3d.triangulation.kernel`,
-            same results as the numpy path to rounding, ~5x faster in the benchmark); False: the numpy
+            same results as the numpy path to rounding; README's triangulation table measures both); False: the numpy
             reference path.
         chunk_size: points per work unit (cache-sized; also the progress-bar step).
         num_threads: worker threads (0: one per available CPU core).

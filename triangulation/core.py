@@ -155,7 +155,7 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
         method=method, options=opts, camera_names=tuple(rig.names), threshold=threshold)
 
 
-def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: str, opts: TriangulationOptions,
+def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: Method, opts: TriangulationOptions,
                 first_index: int = 0, threshold: float | None = None,
                 inliers: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Triangulate one chunk: uv (C, n, 2) px, conf (C, n) -> output arrays with a trailing n axis.
@@ -208,7 +208,7 @@ def outputs(const: RigConstants, uv: np.ndarray, points: np.ndarray, inliers: np
             "num_views": num_views, "status": status, "view_errors": view_errors}
 
 
-def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: str, opts: TriangulationOptions,
+def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: Method, opts: TriangulationOptions,
                    threshold: float, out: dict[str, np.ndarray], batch: tuple[int, ...], store) -> None:
     """Stable view sets (RANSAC: re-solve the points whose set changes), then the checks in time
     (:func:`spine3d.triangulation.temporal.verify_in_time`); ``out`` holds the flat outputs
@@ -235,7 +235,7 @@ def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method
                                 out["inliers"][:, rejected], status[rejected]))
 
 
-def _linear_kernel(const: RigConstants, method: str, opts: TriangulationOptions) -> Callable[..., Any] | None:
+def _linear_kernel(const: RigConstants, method: Method, opts: TriangulationOptions) -> Callable[..., Any] | None:
     """``kernel(uv, conf, start, stop, out)`` solving points start:stop of the linear methods with the
     compiled kernel (:mod:`spine3d.triangulation.kernel`), or None for the numpy path (RANSAC, lens models
     the kernel lacks, ``compiled=False``)."""

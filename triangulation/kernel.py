@@ -4,7 +4,7 @@ The numpy path (:mod:`spine3d.calibration.views`, :mod:`spine3d.calibration.lens
 :mod:`spine3d.calibration.dlt`, :mod:`.reprojection`) makes ~200
 passes over memory per point. This kernel takes blocks of 256 points through the same steps, each
 step one branch-free loop over the block that the compiler turns into SIMD code, with the block's
-temporaries in cache: ~60 ns of CPU per 4-view point in the benchmark instead of ~320 ns. The numpy
+temporaries in cache (README's triangulation benchmark measures both paths). The numpy
 path stays the reference (``TriangulationOptions.compiled = False``); the tests check the two agree:
 
 1. pixels -> distorted normalised coordinates (:func:`views.normalized`);
@@ -23,7 +23,7 @@ Rounding differs from the numpy path in the last bits (reciprocals instead of di
 multiply-adds, another summation order), never in a mask or a status in the tests.
 Supported lenses: no distortion and the radial-tangential models (:func:`~spine3d.calibration.lens.compiled.supported`);
 other models (fisheye) use the numpy path. Compiled once per installation (``cache=True``; the
-first call of a fresh install takes ~10 s) and releases the GIL, so the chunks of
+first call of a fresh install compiles it) and releases the GIL, so the chunks of
 :func:`spine3d.triangulation.triangulate` run on all worker threads.
 """
 

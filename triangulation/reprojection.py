@@ -2,8 +2,8 @@
 
 Solvers work in undistorted normalised coordinates; a residual ``d = pi(X) - x`` there becomes a
 pixel residual ``S d`` with ``S = K_2x2 J_distort(x)`` (see :class:`spine3d.calibration.views.Views`),
-exact to first order in |d| with the lens distortion included (the second-order term is about
-|d|^2 k / f, below 0.01 px for 5 px residuals on the Human3.6M lenses; measured by the benchmark).
+exact to first order in |d| with the lens distortion included (the second-order term is of order
+|d|^2 k / f; the triangulation benchmark reports it as "LM residual model").
 Reported errors (:func:`pixel_errors`) project with the full camera model instead.
 """
 

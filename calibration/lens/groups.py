@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 if TYPE_CHECKING:  # the camera model uses the lens model, not the reverse
     from spine3d.calibration.camera import Camera
 
+GroupModel = Literal["pinhole", "fisheye", "h36m", "none"]  # a camera's lens model; "none": no distortion
 RADIAL_TANGENTIAL = {"pinhole": 2.0, "h36m": 1.0}  # model -> a, the factor of its tangential term
 _INVERSE_DEGREE = 4  # degree in s = r_d^2 of the fitted inverse radial factor (undistortion's start)
 _FIT_MARGIN = 1.25  # the fit covers distorted radii up to this times the image corners' radius
@@ -47,7 +48,7 @@ class LensGroup:
     """
 
     index: np.ndarray
-    model: str
+    model: GroupModel
     dist: np.ndarray
     rational: bool
     k1: np.ndarray
@@ -83,7 +84,7 @@ def lens_groups(cameras: Sequence[Camera]) -> tuple[LensGroup, ...]:
     return tuple(_group(cameras, np.flatnonzero(np.array(keys) == key), key) for key in dict.fromkeys(keys))
 
 
-def _group(cameras: Sequence[Camera], index: np.ndarray, model: str) -> LensGroup:
+def _group(cameras: Sequence[Camera], index: np.ndarray, model: GroupModel) -> LensGroup:
     cams = [cameras[int(i)] for i in index]
     dist = np.zeros((len(cams), 8))
     for row, cam in enumerate(cams):
@@ -103,7 +104,7 @@ def _group(cameras: Sequence[Camera], index: np.ndarray, model: str) -> LensGrou
 
 
 @lru_cache(maxsize=256)
-def _inverse_fit(model: str, dist: tuple, K: tuple, size: tuple) -> np.ndarray:
+def _inverse_fit(model: GroupModel, dist: tuple, K: tuple, size: tuple) -> np.ndarray:
     """(_INVERSE_DEGREE + 1,) polynomial in s = r_d^2 (highest degree first) fitting r / r_d.
 
     Weighted least squares (weight r_d: uniform error in px) over distorted radii up to

@@ -29,6 +29,7 @@ from spine3d.data.protocol import camera_keypoints
 from spine3d.data.source import SequenceSource
 from spine3d.triangulation import triangulate
 from spine3d.triangulation.methods import METHODS as TRIANGULATION_METHODS
+from spine3d.triangulation.methods import Method
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def collect_views(source: SequenceSource, data_cfg: DataConfig) -> ViewData:
     return ViewData(np.concatenate(world), uv, conf, rigs, np.concatenate(actions), np.concatenate(ids))
 
 
-def reconstruct(views: ViewData, method: str, **options) -> np.ndarray:
+def reconstruct(views: ViewData, method: Method, **options) -> np.ndarray:
     """(N, J, 3) m: triangulate every sequence of ``views`` with one method; the sequences filmed by
     the same rig (object) are solved in one call, so per-call costs are paid once per rig."""
     groups: dict[int, list[int]] = {}
@@ -145,7 +146,8 @@ def run_multiview(source: SequenceSource, data_cfg: DataConfig, protocols: Seque
             res.timings[protocol][label] = time.perf_counter() - t0
             res.results[protocol][label] = score(pred, views, source)
             if protocol == "detected" and TRIANGULATION_METHODS[method].robust:
-                res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0]}
+                res.example = {"pred": pred, "gt": views.world, "uv": views.uv[0], "conf": views.conf[0],
+                               "sequence_ids": views.sequence_ids}
     if oracle is None:
         oracle = collect_views(source, data_cfg.for_protocol("gt"))
     for label, _, _ in METHODS:

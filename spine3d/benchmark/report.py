@@ -14,11 +14,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from spine3d.evaluation import EvalResult
+from spine3d.evaluation.summary import Metric
 from spine3d import viz
 from spine3d.benchmark.monocular import MonocularResults
 from spine3d.benchmark.multiview import MultiViewResults
 from spine3d.io import write_text_atomic
-from spine3d.skeletons import Skeleton
+from spine3d.skeletons import GroupName, Skeleton
 
 PROTOCOL_NAMES = {"gt": "GT 2D (oracle)", "detected": "Detected 2D"}
 FIGURES = ("per_joint_errors.png", "error_vs_outliers.png", "error_per_action.png", "skeleton_3d.png",
@@ -85,7 +86,7 @@ def monocular_tables(mono: MonocularResults) -> list[str]:
     return lines
 
 
-def per_action_table(columns: dict[str, EvalResult], metric: str = "mpjpe", group: str = "spine") -> list[str]:
+def per_action_table(columns: dict[str, EvalResult], metric: Metric = "mpjpe", group: GroupName = "spine") -> list[str]:
     actions = sorted({a for r in columns.values() for a in r.per_action})
     rows = [[a, *(_fmt(r.per_action.get(a, {}).get(metric, {}).get(group)) for r in columns.values())]
             for a in actions]
@@ -93,7 +94,7 @@ def per_action_table(columns: dict[str, EvalResult], metric: str = "mpjpe", grou
             *_table(["Action", *columns], rows), ""]
 
 
-def per_joint_table(columns: dict[str, EvalResult], skeleton: Skeleton, metric: str = "mpjpe") -> list[str]:
+def per_joint_table(columns: dict[str, EvalResult], skeleton: Skeleton, metric: Metric = "mpjpe") -> list[str]:
     spine = skeleton.group("spine")
     rows = [[("**" + name + "**") if spine[j] else name,
              *(_fmt(r.per_joint.get(name, {}).get(metric)) for r in columns.values())]
@@ -171,7 +172,7 @@ def spine_angle_table(mv: MultiViewResults, skeleton: Skeleton) -> list[str]:
 
 
 def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: MultiViewResults | None,
-                 mono: MonocularResults | None) -> None:
+                 mono: MonocularResults | None, kin: Any = None) -> None:
     """Write ``report.md``, ``report.json`` and ``figures/*.png`` into ``out``."""
     columns: dict[str, EvalResult] = {}
     if mv is not None and "detected" in mv.results:
@@ -183,6 +184,10 @@ def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: Mult
     lines += [f"- **{k}**: {v}" for k, v in header.items()] + [""]
     if mv is not None:
         lines += multiview_tables(mv) + spine_angle_table(mv, skeleton)
+    if kin is not None:
+        from spine3d.benchmark.kinematics import kinematics_tables
+
+        lines += kinematics_tables(kin)
     if mono is not None:
         lines += monocular_tables(mono)
     if columns:
@@ -191,7 +196,8 @@ def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: Mult
     write_text_atomic(out / "report.md", "\n".join(lines))
     doc = {"header": header, "figures": figures,
            "multiview": None if mv is None else _multiview_json(mv),
-           "monocular": None if mono is None else _monocular_json(mono)}
+           "monocular": None if mono is None else _monocular_json(mono),
+           "kinematics": None if kin is None else {k: v for k, v in vars(kin).items() if k != "example"}}
     write_text_atomic(out / "report.json", json.dumps(doc, indent=1, default=_json_default))
 
 

@@ -11,14 +11,15 @@ from pathlib import Path
 import torch
 
 from spine3d.data.config import DataConfig
-from spine3d.data.source import SequenceSource
+from spine3d.data.detections import DetectionsFile
+from spine3d.data.source import SequenceSource, open_dataset
 from spine3d.lifting.config import TrainConfig, load_config
 from spine3d import __version__
 from spine3d.benchmark.monocular import MonocularResults, run_monocular
 from spine3d.benchmark.multiview import MultiViewResults, run_multiview
 from spine3d.benchmark.report import write_report
 from spine3d.errors import InputError
-from spine3d.formats.simspine_h5 import SimSpineH5
+from spine3d.formats.simspine_h5 import TEST_SUBJECTS, TRAIN_SUBJECTS
 from spine3d.data.synth import ensure_default_dataset, generate_dataset
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class BenchmarkSettings:
         config: lifter config YAML (default: small; quick: tiny). epochs: training epochs override.
         quick: the tiny smoke-test configuration (small synthetic set, tiny model, 1 epoch).
         multiview, monocular: which parts to run. seed: seed of the outlier sweep.
+        kinematics: inverse kinematics of the multi-view reconstruction, scored in degrees.
     """
 
     out: Path = Path("benchmark")
@@ -57,16 +59,14 @@ class BenchmarkSettings:
     monocular: bool = True
     device: str = "cpu"
     seed: int = 0
+    kinematics: bool = True
 
 
 def resolve_data(settings: BenchmarkSettings) -> Path:
     """The dataset to use: the user's (validated now, so a wrong file fails before any work) or synthetic."""
     if settings.data is not None:
         path = Path(settings.data)
-        h5 = path / "simspine.h5" if path.is_dir() else path
-        if not h5.is_file():
-            raise InputError("no SIMSPINE file here (expected simspine.h5 or a folder holding it)", h5)
-        SimSpineH5(h5).close()  # schema check: raises InputError naming the file and the problem
+        open_dataset(path).close()  # schema check now: raises InputError naming the file and the problem
         return path
     if settings.quick:
         folder = settings.out / "data"
@@ -96,11 +96,24 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
     data = resolve_data(settings)
     cfg = lifter_config(settings)
     source = SequenceSource(data, cfg.data.skeleton, h36m=settings.h36m)
+    for split, needed in (("test", True), ("train", settings.monocular and settings.checkpoint is None)):
+        if needed and not source.sequences(split):
+            raise InputError(f"no {split} sequences: the benchmark needs the {split} subjects "
+                             f"({', '.join(TEST_SUBJECTS if split == 'test' else TRAIN_SUBJECTS)}); the file holds "
+                             f"{', '.join(source.dataset.subjects)}", source.dataset.path)
+    if settings.detections is not None:  # open now: a bad file fails before any work
+        DetectionsFile(settings.detections, source.skeleton, settings.detections_skeleton)
     mv: MultiViewResults | None = None
     mono: MonocularResults | None = None
     if settings.multiview:
         logger.info("multi-view triangulation of the test subjects")
         mv = run_multiview(source, cfg.data, seed=settings.seed)
+    kin = None
+    if mv is not None and settings.kinematics:
+        from spine3d.benchmark.kinematics import run_kinematics
+
+        logger.info("inverse kinematics of the triangulated test markers")
+        kin = run_kinematics(source, mv.example["pred"], mv.example["sequence_ids"])
     if settings.monocular:
         logger.info("monocular lifting (%s)", "checkpoint" if settings.checkpoint else "training per protocol")
         mono = run_monocular(cfg, data, out, checkpoint=settings.checkpoint, epochs=settings.epochs,
@@ -114,7 +127,7 @@ def run_benchmark(settings: BenchmarkSettings) -> Path:
               "spine3d": __version__, "torch": torch.__version__, "python": platform.python_version(),
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
               "wall time (s)": round(time.perf_counter() - t0, 1)}
-    write_report(out, header, source.skeleton, mv, mono)
+    write_report(out, header, source.skeleton, mv, mono, kin)
     return out / "report.md"
 
 

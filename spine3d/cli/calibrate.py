@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
 
 import numpy as np
@@ -152,8 +153,8 @@ def _extrinsics(args: argparse.Namespace) -> int:
         errors = reprojection_errors(cam, points3d, uv)
         errors = errors[np.isfinite(errors)]
         print(f"{name:<12}{errors.size:>8}{np.sqrt(np.mean(errors**2)):>9.3f}  {np.round(cam.center, 3).tolist()}")
-        cameras[rig.names.index(name)] = cam
-    CameraRig(tuple(cameras), rig.metadata).to_toml(args.out)
+        cameras[rig.index(name)] = cam
+    replace(rig, cameras=tuple(cameras)).to_toml(args.out)
     print(f"wrote {args.out}")
     return 0
 
@@ -163,7 +164,7 @@ def _refine(args: argparse.Namespace) -> int:
     from spine3d.calibration.bundle import bundle_adjust
     from spine3d.calibration.rotations import rotmat_to_rotvec
     from spine3d.errors import InputError
-    from spine3d.formats.keypoints_npz import read_keypoints_npz
+    from spine3d.formats.keypoints_npz import read_keypoints_npz, split_confidence
 
     rig = CameraRig.from_toml(args.calib)
     data = read_keypoints_npz(args.detections)
@@ -171,14 +172,14 @@ def _refine(args: argparse.Namespace) -> int:
     if kp.ndim != 4 or kp.shape[0] != len(rig):
         raise InputError(f"'keypoints' must be (C={len(rig)}, T, J, 2|3) for the {len(rig)} cameras of "
                          f"{args.calib}, got {kp.shape}", args.detections)
-    conf = data.get("confidence", kp[..., 2] if kp.shape[-1] == 3 else np.ones(kp.shape[:-1]))
-    conf = np.where(np.nan_to_num(conf) >= args.min_confidence, np.nan_to_num(conf), 0.0)
+    uv, conf = split_confidence(kp, data.get("confidence"))
+    conf = np.where(conf >= args.min_confidence, conf, 0.0)
     C, T, J = kp.shape[:3]
     known = None
     if args.known_length:
         i, j = (_int(v, "--known-length I J", J) for v in args.known_length[:2])
         known = (np.arange(T) * J + i, np.arange(T) * J + j, _float(args.known_length[2], "--known-length METRES"))
-    result = bundle_adjust(rig, kp[..., :2].reshape(C, T * J, 2), conf.reshape(C, T * J),
+    result = bundle_adjust(rig, uv.reshape(C, T * J, 2), conf.reshape(C, T * J),
                            reference=args.ref_camera or 0, fixed_camera=args.fixed_camera, known_length=known,
                            refine_focal=args.refine_focal, f_scale=args.f_scale)
     print(f"reprojection RMS {result.initial_rms:.3f} -> {result.final_rms:.3f} px over {result.n_observations} "
@@ -189,7 +190,7 @@ def _refine(args: argparse.Namespace) -> int:
         shift = 100 * np.linalg.norm(new.center - old.center)
         print(f"{new.name:<12}{angle:>21.3f}{shift:>17.2f}{new.K[0, 0]:>10.1f}")
     metadata = dict(rig.metadata, adjusted=True, error=round(result.final_rms, 4))
-    CameraRig(result.rig.cameras, metadata).to_toml(args.out)
+    replace(result.rig, metadata=metadata).to_toml(args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("triangulate", "spine3d.cli.triangulate", "multi-view triangulation of 2D detections"),
     ("train", "spine3d.cli.train", "train a monocular 2D-to-3D lifter"),
     ("lift", "spine3d.cli.lift", "lift 2D keypoint sequences to 3D with a trained checkpoint"),
+    ("kinematics", "spine3d.cli.kinematics", "scaled OpenSim model, joint angles and a SIMSPINE file from markers"),
     ("export-onnx", "spine3d.cli.export_onnx", "export a lifter checkpoint to ONNX"),
     ("visualize", "spine3d.cli.visualize", "render 3D results (TRC, npz) as PNG frames or MP4"),
 )

@@ -8,14 +8,16 @@ from dataclasses import replace
 DESCRIPTION = """\
 Triangulate the 2D keypoints of one person seen by calibrated cameras.
 
---detections is a folder holding one sub-folder of per-frame OpenPose JSON files per camera
-(camera folders pair with calibration sections by the number in their names, e.g. cam01_json <->
-cam_01, else by sorted order; the pairing is printed), or a keypoints npz with 'keypoints'
-(C, T, J, 2|3) px [+ 'confidence' (C, T, J)] in calibration order. Frames with several people
-keep the person most consistent across views. --out takes one or more files: .trc (OpenSim,
-Y-up, metres; trusted points only unless --untrusted), .npz or .h5 (points, inliers, reprojection
-errors, views used, each point's status and the names of the statuses, inputs). Defaults come from
-configs/triangulation.yaml (units documented there). README lists the trust levels (statuses).
+--detections is a folder holding one sub-folder of per-frame OpenPose / SpinePose JSON files per
+camera (camera folders pair with calibration cameras by name: cam01_json <-> [cam_01], a Human3.6M
+id <-> its cam_0N; else by the number in their names, else by sorted order; the pairing is printed),
+or a keypoints npz with 'keypoints' (C, T, J, 2|3) px [+ 'confidence' (C, T, J), 'skeleton'] in
+calibration order. The layout comes from --skeleton, the npz's 'skeleton' entry or the keypoint count
+(JSON: 37 = SpinePose, 9 = SpinePose --spine-only, 25 = BODY_25B, ...). Frames with several people keep
+the person most consistent across views. --out takes one or more files: .trc (OpenSim, Y-up, metres;
+trusted points only unless --untrusted), .npz or .h5 (a 3D result: points, each point's status,
+inliers, reprojection errors, views used, inputs; README "Formats", "Trust levels"). Defaults come
+from the shipped configs/triangulation.yaml (units documented there).
 """
 
 
@@ -27,7 +29,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calib", required=True, help="calibration TOML (Pose2Sim / anipose / SIMSPINE format)")
     parser.add_argument("--detections", required=True, help="folder of camera folders (OpenPose JSON) or an npz")
-    parser.add_argument("--skeleton", required=True, help=f"keypoint layout: {', '.join(SKELETONS)}")
+    parser.add_argument("--skeleton", default=None, help=f"keypoint layout: {', '.join(SKELETONS)} (default: from "
+                        "the keypoint count where it identifies one layout, e.g. 37 = SpinePose)")
     parser.add_argument("--fps", type=float, required=True, help="frame rate of the detections, Hz")
     parser.add_argument("--out", required=True, nargs="+", metavar="FILE", help="output file(s): .trc, .npz, .h5")
     parser.add_argument("--report", metavar="JSON", help="write a JSON report (errors per keypoint and camera)")
@@ -42,20 +45,20 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 def run(args: argparse.Namespace) -> int:
     from spine3d.calibration import CameraRig
-    from spine3d.skeletons import get_skeleton
+    from spine3d.data.trial import read_trial
     from spine3d.triangulation.config import load_config
-    from spine3d.triangulation.detections import load_detections
+    from spine3d.triangulation.detections import choose_person
     from spine3d.triangulation.pipeline import check_output_paths, reconstruct, write_outputs
     from spine3d.triangulation.report import build_report, write_report
 
     config = load_config(args.config)
     if args.method:
         config = replace(config, method=args.method)
-    skeleton = get_skeleton(args.skeleton)
     outputs = check_output_paths(args.out)
     rig = CameraRig.from_toml(args.calib)
-    detections = load_detections(args.detections, rig, skeleton, config.people,
-                                 config.triangulation.confidence_threshold)
+    trial = read_trial(args.detections, rig, args.skeleton)
+    skeleton = trial.layout
+    detections = choose_person(rig, trial, config.people, config.triangulation.confidence_threshold)
     print(f"camera pairing ({detections.pairing_rule}): {', '.join(detections.pairing)}")
     if detections.people:
         people = detections.people

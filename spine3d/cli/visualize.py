@@ -11,7 +11,7 @@ import numpy as np
 
 from spine3d.errors import InputError
 from spine3d.formats.results3d import Result3D, read_result3d
-from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, skeleton_for_num_joints
+from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, keypoints_layout
 
 EPILOG = """\
 input:  a 3D result as 'spine3d triangulate' and 'spine3d lift' write it (npz or HDF5: 'points' (T, J, 3)
@@ -75,7 +75,10 @@ def match_skeleton(names: Sequence[str] | None, num_joints: int, requested: str 
             raise InputError(f"none of the joint names ({_preview(names)}) belong to skeleton {skeleton.name}", path)
         return skeleton, index
     if names is None:
-        return skeleton_for_num_joints(num_joints), np.arange(num_joints)
+        try:
+            return keypoints_layout(num_joints), np.arange(num_joints)
+        except InputError as exc:
+            raise InputError(str(exc), path) from None
     for skeleton in SKELETONS.values():
         if set(names) in (set(skeleton.names), set(skeleton.canonical)) and len(set(names)) == len(names):
             return skeleton, _columns(skeleton, names)

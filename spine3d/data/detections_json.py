@@ -2,15 +2,16 @@
 
 Folders: ``DIR/<subject>/<action>/<camera>/*.json`` or ``DIR/<subject>/<action>.<camera>/*.json``,
 one JSON file per frame (:func:`spine3d.formats.openpose_json.read_openpose_folder`: frame numbers
-are the last integer of the file name). A folder's camera matches a calibration camera when the names
-are equal up to case, or name the same Human3.6M camera: the id (``54138969``) and its place in
-the dataset's order (``cam_01``, ``cam1``, ``camera01``) are interchangeable.
+are the last integer of the file name). A folder's camera matches a calibration camera by the one
+camera-identity rule (:mod:`spine3d.calibration.identity`): equal names up to case, and a Human3.6M
+camera's id (``54138969``) and its place in the dataset's order (``cam_01``, ``cam1``, ``camera01``)
+are one camera.
 
 Per folder:
 
-- layout: the one given, else inferred from the keypoint count
-  (:func:`spine3d.skeletons.skeleton_for_num_joints` over every layout but simspine37, so 37 keypoints
-  are SpinePose's); remapped into the data skeleton by canonical name (lacking joints: NaN).
+- layout: the one given, else the keypoint count among the detector layouts
+  (:func:`spine3d.skeletons.keypoints_layout`: 37 keypoints are SpinePose's, 9 its spine-only
+  output); remapped into the data skeleton by canonical name (lacking joints: NaN).
 - people: per frame the person with the highest mean confidence (over all the layout's keypoints,
   0 for undetected ones); the count of frames with several people is logged per folder (INFO for the
   first such folder, DEBUG for the others).
@@ -26,40 +27,17 @@ Folders are read lazily, only for the items asked for, and each item is read onc
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
 
-from spine3d.calibration.h36m import H36M_CAMERA_IDS
+from spine3d.calibration.identity import aliases, camera_key
 from spine3d.errors import InputError
 from spine3d.formats.openpose_json import read_openpose_folder
-from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, remap, skeleton_for_num_joints
+from spine3d.skeletons import Skeleton, get_skeleton, keypoints_layout, remap
 
-__all__ = ["JsonDetections", "camera_key", "best_person", "fit_frames", "JSON_LAYOUTS"]
+__all__ = ["JsonDetections", "best_person", "fit_frames"]
 logger = logging.getLogger(__name__)
-
-# Layouts a JSON keypoint count is matched against: 37 keypoints in OpenPose-style JSON are SpinePose's.
-JSON_LAYOUTS: tuple[str, ...] = tuple(name for name in SKELETONS if name != "simspine37")
-_CAMERA_NUMBER = re.compile(r"(?:cam|camera)[ _-]?0*(\d+)", re.IGNORECASE)
-
-
-def camera_key(name: str) -> str:
-    """Comparison key of a camera name: ``"54138969"``, ``"cam_01"``, ``"Cam1"`` -> ``"cam1"``; others lower-cased."""
-    name = name.strip()
-    if name in H36M_CAMERA_IDS:
-        return f"cam{H36M_CAMERA_IDS.index(name) + 1}"
-    match = _CAMERA_NUMBER.fullmatch(name)
-    return f"cam{int(match.group(1))}" if match else name.lower()
-
-
-def _alias(camera: str) -> str | None:
-    """The other name of a Human3.6M camera (id <-> ``cam_0N``), for messages; None for other cameras."""
-    ids = {f"cam{i + 1}": cid for i, cid in enumerate(H36M_CAMERA_IDS)}
-    key = camera_key(camera)
-    if key not in ids:
-        return None
-    return f"cam_{key[3:]:0>2}" if camera in H36M_CAMERA_IDS else ids[key]
 
 
 def best_person(people: np.ndarray) -> tuple[np.ndarray, int]:
@@ -133,8 +111,7 @@ class JsonDetections:
         if found:
             names = ", ".join(str(p.relative_to(self.root)) for p in found)
             raise InputError(f"several detections folders for {item}: {names}", self.root)
-        alias = _alias(camera)
-        names = f"{camera!r}" + (f" or {alias!r}" if alias else "")
+        names = " or ".join(repr(n) for n in (camera, *aliases(camera)))
         raise InputError(f"no detections folder for {item}: expected {subject}/{action}/{camera}/ or "
                          f"{subject}/{action}.{camera}/ of *.json files (camera named {names})", self.root)
 
@@ -145,7 +122,10 @@ class JsonDetections:
 
     def _read(self, folder: Path, frames: int) -> tuple[np.ndarray, np.ndarray]:
         seq = read_openpose_folder(folder, None if self.layout is None else self.layout.num_joints, strict=True)
-        layout = self.layout or _infer_layout(seq.num_joints, folder)
+        try:
+            layout = self.layout or keypoints_layout(seq.num_joints, source="json")
+        except InputError as exc:
+            raise InputError(f"{exc} (--detections-skeleton, data.detections_skeleton)", folder) from None
         det, several = best_person(seq.people)
         if several:  # INFO for the first such folder of this reader, DEBUG after
             level, self._people_logged = logging.DEBUG if self._people_logged else logging.INFO, True
@@ -161,11 +141,3 @@ class JsonDetections:
 def _subdirs(path: Path) -> list[Path]:
     """Sub-folders of ``path`` by name ([] when ``path`` is not a folder)."""
     return sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
-
-
-def _infer_layout(num_joints: int, folder: Path) -> Skeleton:
-    try:
-        return skeleton_for_num_joints(num_joints, JSON_LAYOUTS)
-    except InputError:
-        raise InputError(f"{num_joints} keypoints per person identify no single layout; give it with "
-                         "--detections-skeleton NAME (data.detections_skeleton)", folder) from None

@@ -23,9 +23,9 @@ easiest. All pixel parameters are for an image ``reference_width`` px wide (Huma
 ``image_size`` given they scale by ``width / reference_width`` so the error in width-normalised
 coordinates does not depend on the camera's resolution.
 
-Defaults give a mean 2D error of about 5 px on the 15 SIMSPINE markers at 1000 px (jitter rms
-2.5 px x difficulty per axis, plus ~0.5 % gross errors), the order of the off-the-shelf detectors
-reported with SIMSPINE. numpy only (a leaf module; the triangulation benchmark uses it too).
+The defaults (jitter rms 2.5 px x difficulty per axis, 0.5 % gross errors) aim at a mean 2D error of a
+few px on the 15 SIMSPINE markers at 1000 px, the order of the off-the-shelf detectors reported with
+SIMSPINE (README's main-job section states the measured mean). numpy only (a leaf module; the triangulation benchmark uses it too).
 """
 
 from __future__ import annotations

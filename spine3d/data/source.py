@@ -1,14 +1,16 @@
-"""Where the lifter's sequences come from: a SIMSPINE dataset folder, opened once.
+"""Where the sequences come from: a SIMSPINE dataset, opened once.
 
-A dataset folder ``DIR`` holds ``DIR/simspine.h5`` (15 released markers, or all 37) and, for the
-37-keypoint skeleton from the 15-marker file, ``DIR/h36m/data_3d_h36m.npz`` (VideoPose3D layout):
-the limbs are then taken from Human3.6M (:func:`spine3d.formats.merge.merged_sequences`) and joints
-neither source has (eyes, ears, toes, heels) are NaN. The released file, the merged 37-keypoint data
-and the synthetic default dataset all read through this one class.
+A dataset is ``simspine.h5`` (15 released markers, or all 37), a folder holding it, or SIMSPINE's raw
+release tree (cameras/, positions/, kinematics/; :mod:`spine3d.data.simspine_tree`). For the
+37-keypoint skeleton from the 15-marker file, ``DIR/h36m/data_3d_h36m.npz`` (VideoPose3D layout)
+supplies the limbs (:func:`spine3d.formats.merge.merged_sequences`); joints neither source has (eyes,
+ears, toes, heels) are NaN. The released file, the raw tree, the merged 37-keypoint data and the
+synthetic default dataset all read through this one class.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Literal
@@ -19,6 +21,7 @@ from spine3d.calibration import CameraRig
 from spine3d.errors import InputError
 from spine3d.formats.h36m_npz import read_h36m_positions
 from spine3d.formats.merge import merged_sequences
+from spine3d.data.simspine_tree import FOLDERS, SimSpineTree, is_release_tree
 from spine3d.formats.simspine_h5 import SimSpineH5
 from spine3d.skeletons import SIMSPINE_15, SIMSPINE_37, Skeleton, get_skeleton, remap
 
@@ -29,33 +32,48 @@ H36M_NAME = Path("h36m") / "data_3d_h36m.npz"
 Split = Literal["train", "test"]
 
 
+def open_dataset(data: str | Path) -> SimSpineH5 | SimSpineTree:
+    """Open a SIMSPINE dataset: ``simspine.h5``, a folder holding it, or a raw release tree."""
+    path = Path(data)
+    if path.is_file():
+        return SimSpineH5(path)
+    if (path / H5_NAME).is_file():
+        return SimSpineH5(path / H5_NAME)
+    if is_release_tree(path):
+        return SimSpineTree(path)
+    if path.is_dir():
+        raise InputError(f"no SIMSPINE dataset here: expected {H5_NAME}, or the release tree's folders "
+                         f"{', '.join(FOLDERS)}", path)
+    raise FileNotFoundError(2, "no such dataset file or folder", str(path))
+
+
 class SequenceSource:
     """The sequences and camera rigs of a SIMSPINE dataset, in one skeleton.
 
     Attributes:
         skeleton: SIMSPINE_15 or SIMSPINE_37, the layout of every array returned.
-        h5: the opened file (picklable; DataLoader workers reopen it lazily).
+        dataset: the opened dataset (:class:`SimSpineH5` or :class:`SimSpineTree`; picklable,
+            DataLoader workers reopen the file lazily).
     """
 
     def __init__(self, data: str | Path, skeleton: str | Skeleton, h36m: str | Path | None = None) -> None:
-        """``data``: a dataset folder holding ``simspine.h5``, or the ``.h5`` file itself; ``h36m``: the
-        Human3.6M ``data_3d_h36m.npz`` for the 37-keypoint skeleton (default: ``h36m/`` beside the file)."""
-        path = Path(data)
-        h5_path = path / H5_NAME if path.is_dir() else path
-        if not h5_path.is_file():
-            raise FileNotFoundError(f"{h5_path}: no such file (expected a dataset folder with {H5_NAME} or the file)")
+        """``data``: ``simspine.h5``, a folder holding it, or a raw release tree (:func:`open_dataset`);
+        ``h36m``: the Human3.6M ``data_3d_h36m.npz`` for the 37-keypoint skeleton (default: ``h36m/``
+        beside the data)."""
         self.skeleton = get_skeleton(skeleton)
         if self.skeleton not in (SIMSPINE_15, SIMSPINE_37):
             raise InputError(f"the lifter trains on simspine15 or simspine37, not {self.skeleton.name}")
-        self.h5 = SimSpineH5(h5_path)
+        self.dataset = open_dataset(data)
+        beside = self.dataset.path.parent if self.dataset.path.is_file() else self.dataset.path
         self._merged: dict[tuple[str, str], np.ndarray] | None = None
-        if self.skeleton is SIMSPINE_37 and self.h5.skeleton is SIMSPINE_15:
-            self._merged = _read_merged(self.h5, Path(h36m) if h36m else h5_path.parent / H36M_NAME)
+        self._h36m_path = Path(h36m) if h36m else beside / H36M_NAME
+        if self.skeleton is SIMSPINE_37 and self.dataset.skeleton is SIMSPINE_15:
+            self._merged = _read_merged(self.dataset, self._h36m_path)
         self._rigs: dict[str, CameraRig] = {}
 
     def sequences(self, split: Split) -> list[tuple[str, str]]:
         """(subject, action) pairs of the split (for merged data: those with a Human3.6M counterpart)."""
-        pairs = self.h5.split(split)
+        pairs = self.dataset.split(split)
         if self._merged is not None:
             pairs = [p for p in pairs if p in self._merged]
         return pairs
@@ -67,7 +85,7 @@ class SequenceSource:
     def cameras(self, subject: str) -> CameraRig:
         """The subject's calibrated rig (from the file's calibration block)."""
         if subject not in self._rigs:
-            rig = self.h5.calibration(subject)
+            rig = self.dataset.calibration(subject)
             self._rigs[subject] = CameraRig.from_arrays(rig.names, rig.K, rig.dist, rig.R, rig.t, rig.size)
         return self._rigs[subject]
 
@@ -75,16 +93,29 @@ class SequenceSource:
         """(T, J, 3) m, world frame Z-up, in ``self.skeleton`` order (NaN for joints the data lacks)."""
         if self._merged is not None:
             if (subject, action) not in self._merged:
-                raise InputError(f"{subject}/{action} has no merged 37-keypoint sequence", self.h5.path)
+                raise InputError(f"{subject}/{action} has no merged 37-keypoint sequence", self.dataset.path)
             return self._merged[(subject, action)]
-        markers = self.h5.sequence(subject, action).markers
-        return markers if self.h5.skeleton is self.skeleton else remap(markers, self.h5.skeleton, self.skeleton)
+        markers = self.dataset.sequence(subject, action).markers
+        return markers if self.dataset.skeleton is self.skeleton else remap(markers, self.dataset.skeleton, self.skeleton)
+
+    def fingerprint(self) -> dict[str, str]:
+        """What the data is: the file's path and a digest of its bytes (and of the Human3.6M file merged
+        in), so a run can tell whether it is given the same data again."""
+        root = self.dataset.path
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        files += [self._h36m_path] if self._merged is not None else []
+        digest = hashlib.blake2b(digest_size=16)
+        for path in files:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 22), b""):
+                    digest.update(block)
+        return {"path": str(Path(self.dataset.path).resolve()), "digest": digest.hexdigest()}
 
     def __repr__(self) -> str:
-        return f"SequenceSource({str(self.h5.path)!r}, skeleton={self.skeleton.name})"
+        return f"SequenceSource({str(self.dataset.path)!r}, skeleton={self.skeleton.name})"
 
 
-def _read_merged(h5: SimSpineH5, h36m_path: Path) -> dict[tuple[str, str], np.ndarray]:
+def _read_merged(h5: SimSpineH5 | SimSpineTree, h36m_path: Path) -> dict[tuple[str, str], np.ndarray]:
     """Every trial of a 15-marker file completed with Human3.6M limbs: (subject, action) -> (T, 37, 3) m."""
     if not h36m_path.is_file():
         raise FileNotFoundError(f"{h36m_path}: no such file (the 37-keypoint skeleton needs Human3.6M's "

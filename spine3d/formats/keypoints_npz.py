@@ -30,6 +30,8 @@ def validate_keypoints(arrays: dict[str, Any], path: str | os.PathLike | None = 
     kp = _float_array(arrays["keypoints"], "keypoints", path)
     if kp.ndim not in (3, 4) or kp.shape[-1] not in (2, 3):
         raise InputError(f"'keypoints' has shape {kp.shape}, expected (T, J, 2|3) or (C, T, J, 2|3)", path)
+    if kp.shape[-3] == 0 or kp.shape[-2] == 0:
+        raise InputError(f"'keypoints' holds no {'frames' if kp.shape[-3] == 0 else 'joints'} (shape {kp.shape})", path)
     out["keypoints"] = kp
     if "confidence" in arrays:
         conf = _float_array(arrays["confidence"], "confidence", path)
@@ -39,6 +41,9 @@ def validate_keypoints(arrays: dict[str, Any], path: str | os.PathLike | None = 
         if kp.shape[-1] == 3 and not np.allclose(conf, kp[..., 2], equal_nan=True):
             raise InputError("'confidence' disagrees with the third channel of 'keypoints'; keep one", path)
         out["confidence"] = conf
+    confidence = out.get("confidence", kp[..., 2] if kp.shape[-1] == 3 else None)
+    if confidence is not None and (confidence < 0).any():
+        raise InputError(f"negative confidence {np.nanmin(confidence):g} (confidences are in [0, 1])", path)
     if "image_size" in arrays:
         size = _float_array(arrays["image_size"], "image_size", path)
         cams = kp.shape[0] if kp.ndim == 4 else None
@@ -75,6 +80,27 @@ def _float_array(value: Any, key: str, path) -> np.ndarray:
 def read_keypoints_npz(path: str | os.PathLike) -> dict[str, Any]:
     """Read and validate a keypoints npz (see module doc); returns a dict of arrays (``skeleton`` as str)."""
     return validate_keypoints(read_npz_arrays(path, "a 'keypoints' key"), path)
+
+
+def split_confidence(keypoints: np.ndarray, confidence: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The one default-confidence rule of every keypoints reader.
+
+    Args:
+        keypoints: (..., J, 2|3) px; an optional third channel is the confidence.
+        confidence: (..., J) optional separate confidences (they win over a third channel).
+
+    Returns:
+        uv (..., J, 2) float64 px and confidence (..., J) float64: the given one, else the third
+        channel, else 1 wherever the point is finite; 0 wherever u or v is not finite, and for a
+        non-finite confidence.
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    uv = kp[..., :2]
+    if confidence is None:
+        confidence = kp[..., 2] if kp.shape[-1] == 3 else np.ones(kp.shape[:-1])
+    conf = np.asarray(confidence, dtype=np.float64)
+    seen = np.isfinite(uv).all(axis=-1) & np.isfinite(conf)
+    return uv, np.where(seen, conf, 0.0)
 
 
 def write_keypoints_npz(path: str | os.PathLike, **arrays: Any) -> None:

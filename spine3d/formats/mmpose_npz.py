@@ -1,9 +1,16 @@
 """SIMSPINE's MMPose-style annotation files ``simspine_{train,test}.npz`` (one row per frame and camera).
 
 Keys (N rows, K joints): ``imgname`` (N,), ``center`` (N, 2) px, ``scale`` (N,), ``part``
-(N, K, 3) 2D px + visibility, ``S`` (N, K, 4) camera-frame m + visibility, ``S_world`` (N, K, 4)
-m + visibility, ``angles`` (N, 62), ``metadata`` (dict: root_name, root_index, joint_names,
+(N, K, 3) 2D px + visibility, ``S`` (N, K, 4) m + visibility, ``S_world`` (N, K, 4) world frame
+Z-up m + visibility, ``angles`` (N, 62), ``metadata`` (dict: root_name, root_index, joint_names,
 param_names, parent_ids). Arrays are returned as stored (no frame conversion).
+
+``S`` is not a true camera frame. SIMSPINE's preprocessor computes it as ``R (X - t)`` from the
+world points X and the world->camera calibration (R, t), where the camera frame is ``R X + t``: the
+two differ by the constant ``R t + t``, so root-relative ``S`` is right (what monocular lifting is
+scored on) but its absolute positions are off by metres. Absolute camera-frame positions come from
+``S_world`` and the cameras: :func:`camera_points`, with the subject and camera of each row from
+:func:`parse_imgname`.
 """
 
 from __future__ import annotations
@@ -71,6 +78,31 @@ def read_simspine_mmpose(path: str | os.PathLike, keys: Sequence[str] | None = N
             raise InputError(f"'{key}' holds infinite values", path)
     out["metadata"] = meta
     return out
+
+
+def parse_imgname(imgname: str) -> tuple[str, str, str, int]:
+    """(subject, action, camera, frame) of an image name as the preprocessor writes it,
+    ``S9/S9_Walking 1.54138969/S9_Walking 1.54138969_000001.jpg`` -> ("S9", "Walking 1", "54138969", 1)."""
+    stem = str(imgname).replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]  # drop folders and .jpg
+    video, _, frame = stem.rpartition("_")
+    trial, _, camera = video.rpartition(".")
+    subject, _, action = trial.partition("_")
+    if not (subject and action and camera and frame.isdigit()):
+        raise InputError(f"image name {imgname!r} is not <subject>_<action>.<camera>_<frame>.jpg")
+    return subject, action, camera, int(frame)
+
+
+def camera_points(s_world: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """True camera-frame positions of rows seen by one camera: ``R X + t``.
+
+    Args:
+        s_world: (N, K, 3|4) m, world frame Z-up (``S_world``; a fourth visibility channel is dropped).
+        R: (3, 3) world->camera rotation. t: (3,) m, world->camera translation.
+
+    Returns:
+        (N, K, 3) m, camera frame (x right, y down, z forward).
+    """
+    return np.asarray(s_world, dtype=np.float64)[..., :3] @ np.asarray(R).T + np.asarray(t).reshape(3)
 
 
 def _stored_shape(data: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...]:

@@ -62,6 +62,8 @@ def _person_array(flat: Sequence[float], path) -> np.ndarray:
     if values.ndim != 1 or len(values) % 3:
         raise InputError(f"pose_keypoints_2d holds {values.size} numbers, not a multiple of 3 (x, y, conf)", path)
     person = values.reshape(-1, 3)
+    if (person[:, 2] < 0).any():
+        raise InputError(f"negative confidence {person[:, 2].min():g} (confidences are in [0, 1])", path)
     missing = (person == 0).all(axis=1) | ~np.isfinite(person[:, :2]).all(axis=1)
     person[missing] = (np.nan, np.nan, 0.0)
     person[~np.isfinite(person[:, 2]), 2] = 0.0

@@ -15,11 +15,13 @@ from typing import Literal, Sequence
 import numpy as np
 
 from spine3d.errors import InputError
+from spine3d.formats.marker_units import MAX_SPREAD, MIN_MARKERS_FOR_SIZE, MIN_SPREAD, marker_spread
 from spine3d.io import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
 UNITS_PER_METRE = {"m": 1.0, "mm": 1000.0, "cm": 100.0}
+_UNIT_NAMES = {"m": "metres", "mm": "millimetres", "cm": "centimetres"}
 _TRC_KEYS = ("DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "OrigDataRate", "OrigDataStartFrame",
              "OrigNumFrames")
 
@@ -87,8 +89,19 @@ def write_trc(
     write_text_atomic(path, "\n".join(header + rows) + "\n")
 
 
-def read_trc(path: str | os.PathLike) -> tuple[np.ndarray, list[str], float]:
+def read_trc(path: str | os.PathLike, units: Literal["header", "auto", "m", "mm", "cm"] = "header"
+             ) -> tuple[np.ndarray, list[str], float]:
     """Read an OpenSim TRC file.
+
+    The values are checked against the length unit they are read in: a person's markers span between
+    0.3 and 3 m per frame (:mod:`spine3d.formats.marker_units`). A file whose header unit disagrees
+    with its values (SIMSPINE's pipeline writes ``Units mm`` over values in metres) is an InputError
+    naming the unit the values look like, unless ``units`` says how to read it.
+
+    Args:
+        path: the ``.trc`` file.
+        units: "header" (the file's ``Units``, checked), "auto" (the header's unit when the values fit
+            it, else the unit they fit, with a warning), or a unit that overrides the header.
 
     Returns:
         points_world: (T, J, 3) m, world frame Z-up; empty fields are NaN.
@@ -102,9 +115,8 @@ def read_trc(path: str | os.PathLike) -> tuple[np.ndarray, list[str], float]:
     missing = [k for k in ("DataRate", "NumMarkers", "Units") if k not in header]
     if missing:
         raise InputError(f"TRC header lacks {', '.join(missing)}", path)
-    units = header["Units"]
-    if units not in UNITS_PER_METRE:
-        raise InputError(f"unknown units {units!r}; expected one of {', '.join(UNITS_PER_METRE)}", path)
+    if header["Units"] not in UNITS_PER_METRE:
+        raise InputError(f"unknown units {header['Units']!r}; expected one of {', '.join(UNITS_PER_METRE)}", path)
     try:
         fps, num_markers = float(header["DataRate"]), int(header["NumMarkers"])
     except ValueError as exc:
@@ -115,8 +127,37 @@ def read_trc(path: str | os.PathLike) -> tuple[np.ndarray, list[str], float]:
     table = _parse_table([ln for ln in lines[5:] if ln.strip()], 2 + 3 * num_markers, path)
     if "NumFrames" in header and header["NumFrames"] != str(len(table)):
         logger.warning("%s: NumFrames says %s, the file has %d rows", path, header["NumFrames"], len(table))
-    points = table[:, 2:].reshape(len(table), num_markers, 3) / UNITS_PER_METRE[units]
-    return points[..., [2, 0, 1]], names, fps
+    raw = table[:, 2:].reshape(len(table), num_markers, 3)
+    unit = _trc_unit(raw, header["Units"], units, path)
+    return raw[..., [2, 0, 1]] / UNITS_PER_METRE[unit], names, fps
+
+
+def _trc_unit(raw: np.ndarray, stated: str, units: str, path) -> str:
+    """The unit to read ``raw`` (T, J, 3) values in (see :func:`read_trc`)."""
+    if units not in ("header", "auto"):
+        if units not in UNITS_PER_METRE:
+            raise InputError(f"unknown units {units!r}; expected one of {', '.join(UNITS_PER_METRE)}", path)
+        return units
+    if np.isinf(raw).any():
+        raise InputError("the markers hold infinite values (use empty fields for missing markers)", path)
+    spread = marker_spread(raw)  # in the file's numbers
+    fits = [u for u, per_metre in UNITS_PER_METRE.items() if _body_sized(spread / per_metre, raw.shape[1])]
+    if not np.isfinite(spread) or stated in fits or not fits and _body_sized(spread / UNITS_PER_METRE[stated], 0):
+        return stated
+    if units == "auto" and fits:
+        logger.warning("%s: the header says Units %s, but the marker values span %.4g per frame: read as %s", path,
+                       stated, spread, fits[0])
+        return fits[0]
+    raise InputError(f"the header says Units {stated}, but the marker values span {spread:.4g} per frame "
+                     f"({spread / UNITS_PER_METRE[stated]:.4g} m), which is no person; they look like "
+                     f"{' or '.join(_UNIT_NAMES[u] for u in fits) if fits else 'another unit'}: read with units='auto' or "
+                     "the right unit",
+                     path)
+
+
+def _body_sized(spread_m: float, markers: int) -> bool:
+    """Whether a spread in metres fits one person (a lower bound only with enough markers to span a body)."""
+    return spread_m <= MAX_SPREAD and (spread_m >= MIN_SPREAD or markers < MIN_MARKERS_FOR_SIZE)
 
 
 def _parse_table(lines: list[str], columns: int, path) -> np.ndarray:

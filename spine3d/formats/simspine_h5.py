@@ -23,7 +23,8 @@ import numpy as np
 
 from spine3d.errors import InputError
 from spine3d.formats.simspine_h5_write import write_simspine_h5
-from spine3d.formats.simspine_schema import (
+from spine3d.formats.marker_units import check_metres
+from spine3d.formats.simspine_schema import (subject_sort_key, 
     ACTIONS,
     CALIBRATION_KEYS,
     KINEMATIC_AXES,
@@ -80,7 +81,7 @@ class SimSpineH5:
         self._order = np.array([file_names.index(n) for n in self.marker_names])
         if (self._order != np.arange(len(file_names))).any():
             logger.info("%s: markers stored in a non-standard order; reordered to %s", self.path, self.skeleton.name)
-        self.subjects: list[str] = sorted((k for k in f if k != "metadata"), key=_subject_key)
+        self.subjects: list[str] = sorted((k for k in f if k != "metadata"), key=subject_sort_key)
         if not self.subjects:
             raise InputError("no subject groups", self.path)
         for subject in self.subjects:
@@ -141,13 +142,15 @@ class SimSpineH5:
     def sequence(self, subject: str, action: str, frames: slice | None = None) -> SimSpineSequence:
         """Read one trial (or the ``frames`` slice of it, read from disk alone).
 
-        Markers come back in world Z-up, in ``self.skeleton`` order.
+        Markers come back in world Z-up, in ``self.skeleton`` order; infinite values and markers
+        that are not body-sized in metres (stored in mm, say) raise InputError naming the dataset.
         """
         if action not in self.actions(subject):
             raise InputError(f"subject {subject} has no action {action!r}", self.path)
         g = self._handle()[subject][action]
         frames = slice(None) if frames is None else frames
         markers = file_to_world(g["markers"][frames][:, self._order])
+        check_metres(markers, f"{subject}/{action}/markers", self.path)
         timestamps = np.asarray(g["timestamps"][frames], np.float64)
         if len(timestamps) > 1 and not (np.diff(timestamps) > 0).all():
             raise InputError(f"{subject}/{action}/timestamps are not strictly increasing", self.path)
@@ -193,8 +196,3 @@ class SimSpineH5:
 
     def __repr__(self) -> str:
         return f"SimSpineH5({str(self.path)!r}, subjects={self.subjects}, sequences={len(self)})"
-
-
-def _subject_key(name: str) -> tuple:
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return (0, int(digits), name) if name.startswith("S") and digits else (1, 0, name)

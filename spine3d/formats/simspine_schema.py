@@ -132,3 +132,9 @@ def skeleton_for_markers(names: Sequence[str], path=None) -> Skeleton:
     unknown = sorted(set(names) - set(SIMSPINE_37.names))
     detail = f"unknown markers {unknown}" if unknown else f"{len(names)} markers match neither layout"
     raise InputError(f"metadata/markers_names is not the SIMSPINE 15 or 37 marker set ({detail})", path)
+
+
+def subject_sort_key(name: str) -> tuple:
+    """Order of subject names: S1, S5, ..., S11 by number, then any other name alphabetically."""
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (0, int(digits), name) if name.startswith("S") and digits else (1, 0, name)

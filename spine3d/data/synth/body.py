@@ -116,26 +116,92 @@ def body_dims(height: float, legs: float = 1.0, trunk: float = 1.0, arms: float 
 
 
 def marker_sites(d: BodyDims) -> dict[str, tuple[str, np.ndarray]]:
-    """SIMSPINE_15 markers as (body, (3,) offset in the body frame, m)."""
-    h, lt, lu = d.height, d.spine_length[5], d.spine_length[6]
+    """The SIMSPINE-37 markers as (body, (3,) offset in the body frame, m), placed as in SIMSPINE's model.
+
+    SIMSPINE's OpenSim model puts Spine_01 on L5, Spine_02 on L3, Spine_03 on L1; Spine_04, Spine_05,
+    Neck, Neck_02, Neck_03, the clavicles, latissimi and shoulders on the torso (one rigid body for
+    the markers: here the upper thorax, which carries the arms and the neck); Head, Nose, eyes and
+    ears on the head; Hip and the hip joint centres on the pelvis; limb markers on their segments.
+    Points below the upper thorax (T8, the latissimi) and the cervical points (C7, C5, C2) are where
+    the rest pose puts them, expressed in the upper-thorax frame.
+    """
+    h, seg = d.height, d.spine_length
+    lt, lu = seg[5], seg[6]
     side = 0.075 * h * d.width
-    return {
+    torso = "thorax_upper"
+    sites = {
         "Hip": ("pelvis", _v(0, 0)),
-        "Spine_01": ("L4", _v(0, 0.5 * d.spine_length[1])),   # L4 body, low lumbar
-        "Spine_02": ("L2", _v(0, 0.5 * d.spine_length[3])),   # L2 body
-        "Spine_03": ("thorax_lower", _v(0, 0.1 * lt)),         # T12
-        "Spine_04": ("thorax_lower", _v(0, 0.75 * lt)),        # ~T8
-        "Spine_05": ("thorax_upper", _v(0, 0.55 * lu)),        # ~T3
-        "Neck": ("cerv1", _v(0, 0)),                           # C7
-        "Neck_02": ("cerv2", _v(0, 0)),                        # C5
-        "Neck_03": ("head", _v(0, 0)),                         # C2
-        "Head": ("head", _v(0.008 * h, d.head_top)),           # vertex
+        "Spine_01": ("L5", _v(0, 0.5 * seg[0])),                                  # L5 body
+        "Spine_02": ("L3", _v(0, 0.5 * seg[2])),                                  # L3 body
+        "Spine_03": ("L1", _v(0, 0.5 * seg[4])),                                  # L1 body
+        "Spine_04": (torso, _moved(d, "thorax_lower", torso, _v(0, 0.75 * lt))),    # ~T8
+        "Spine_05": (torso, _v(0, 0.55 * lu)),                                     # ~T3
+        "Neck": (torso, _moved(d, "cerv1", torso, _v(0, 0))),                      # C7
+        "Neck_02": (torso, _moved(d, "cerv2", torso, _v(0, 0))),                   # C5
+        "Neck_03": (torso, _moved(d, "head", torso, _v(0, 0))),                    # C2
+        "Head": ("head", _v(0.008 * h, d.head_top)),                               # vertex
         "Nose": ("head", _v(d.nose[0], d.nose[1])),
-        "LClavicle": ("thorax_upper", _v(0.055 * h, 0.85 * lu, -0.055 * h * d.width)),
-        "RClavicle": ("thorax_upper", _v(0.055 * h, 0.85 * lu, 0.055 * h * d.width)),
-        "LLatissimus": ("thorax_lower", _v(-0.02 * h, 0.6 * lt, -side)),
-        "RLatissimus": ("thorax_lower", _v(-0.02 * h, 0.6 * lt, side)),
+        "LClavicle": (torso, _v(0.055 * h, 0.85 * lu, -0.055 * h * d.width)),
+        "RClavicle": (torso, _v(0.055 * h, 0.85 * lu, 0.055 * h * d.width)),
+        "LLatissimus": (torso, _moved(d, "thorax_lower", torso, _v(-0.02 * h, 0.6 * lt, -side))),
+        "RLatissimus": (torso, _moved(d, "thorax_lower", torso, _v(-0.02 * h, 0.6 * lt, side))),
     }
+    for s, sign in (("R", 1.0), ("L", -1.0)):
+        sites |= _limb_sites(d, s, sign)
+    return sites
+
+
+def _limb_sites(d: BodyDims, s: str, sign: float) -> dict[str, tuple[str, np.ndarray]]:
+    """Markers of one side (``s`` "R" / "L"; ``sign`` +1 / -1: the side of the body's z axis)."""
+    h, low = d.height, s.lower()
+    sole = -d.ankle_height - d.mtp[1]  # sole height in the toes frame
+    return {
+        f"{s}Eye": ("head", _v(0.048 * h, 0.038 * h, sign * 0.018 * h)),
+        f"{s}Ear": ("head", _v(-0.002 * h, 0.030 * h, sign * 0.044 * h)),
+        f"{s}Shoulder": ("thorax_upper", shoulder_centre(d, sign)),
+        f"{s}Elbow": (f"humerus_{low}", _v(0, -d.upper_arm)),
+        f"{s}Wrist": (f"radius_{low}", _v(0, -d.forearm)),
+        f"{s}Hip": ("pelvis", _v(0, 0, sign * d.hip_half_width)),
+        f"{s}Knee": (f"femur_{low}", _v(0, -d.thigh)),
+        f"{s}Ankle": (f"tibia_{low}", _v(0, -d.shank)),
+        f"{s}BigToe": (f"toes_{low}", _v(d.toe, 0.5 * sole, -sign * 0.010 * h)),
+        f"{s}SmallToe": (f"toes_{low}", _v(0.55 * d.toe, 0.5 * sole, sign * 0.022 * h)),
+        f"{s}Heel": (f"calcn_{low}", _v(-d.heel, -0.75 * d.ankle_height)),
+    }
+
+
+def shoulder_centre(d: BodyDims, sign: float) -> np.ndarray:
+    """(3,) glenohumeral centre in the upper-thorax frame, m (``sign`` +1 right, -1 left)."""
+    tilt = d.spine_direction[SPINE_SEGMENTS.index("thorax_upper")]
+    return rot_z(tilt) @ (d.shoulder * [1.0, 1.0, sign]) + [0.0, d.spine_length[6], 0.0]
+
+
+def rest_frames(d: BodyDims) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Rest pose (every coordinate 0) of the spinal segments and the head in the pelvis frame.
+
+    Returns:
+        body -> ((3, 3) orientation, (3,) origin m). Segment i is tilted by ``rot_z(-direction_i)``;
+        the head is upright.
+    """
+    out, origin = {}, np.array([d.sacrum[0], d.sacrum[1], 0.0])
+    for body, length, direction in zip(SPINE_SEGMENTS, d.spine_length, d.spine_direction):
+        out[body] = (rot_z(-direction), origin)
+        origin = origin + out[body][0] @ _v(0, length)
+    out["head"] = (np.eye(3), origin)
+    return out
+
+
+def _moved(d: BodyDims, src: str, dst: str, x: np.ndarray) -> np.ndarray:
+    """(3,) point given in body ``src``'s frame -> the same rest-pose point in body ``dst``'s frame."""
+    frames = rest_frames(d)
+    (r_src, p_src), (r_dst, p_dst) = frames[src], frames[dst]
+    return r_dst.T @ (p_src + r_src @ x - p_dst)
+
+
+def rot_z(deg: float) -> np.ndarray:
+    """(3, 3) rotation about z by ``deg`` degrees."""
+    c, s = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
 def h36m_sites(d: BodyDims) -> list[tuple[str, np.ndarray]]:

@@ -40,7 +40,7 @@ from spine3d.data.synth.posture import to_coordinates
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1  # bump when the motion model changes: cached default datasets are regenerated
+GENERATOR_VERSION = 2  # bump when the motion model changes: cached default datasets are regenerated
 SUBJECTS: tuple[str, ...] = TRAIN_SUBJECTS + TEST_SUBJECTS
 DEFAULT_SECONDS = 20.0  # s per action: 7 subjects x 15 actions x 1000 frames = 105 000 frames
 FPS = 50.0

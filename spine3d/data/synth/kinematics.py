@@ -10,11 +10,11 @@ Coordinate conventions (degrees; pelvis_t* and Abs_t* in metres):
   list > 0 right side down, rotation > 0 turns left; origin = mid hip joint centres.
 - hips Rz(flexion) Rx(adduction) Ry(rotation) (left side: X and Y negated, so + is adduction /
   internal rotation on both sides); knee_angle > 0 flexion; ankle_angle > 0 dorsiflexion;
-  subtalar about the gait2392 oblique axis; mtp > 0 toe extension. knee_angle_*_beta drives the
-  patella in the Rajagopal model and moves no marker here.
+  subtalar about the gait2392 oblique axis; mtp > 0 toe extension.
 - lumbar levels L5_S1 .. L1_T12 and the mid-thoracic "Abs" joint (Abs_r3, Abs_r2, Abs_r1 about
   Z, X, Y; Abs_t1 / Abs_t2 small shear / compression in m): Flex_Ext > 0 extension, Lat_Bending > 0
   to the right, axial_rotation > 0 to the left.
+- knee_angle_*_beta turns the patella (a body that carries no marker) with the knee.
 - neck_flexion > 0 flexion, neck_bending > 0 right, neck_rotation > 0 left, shared by the
   C7-C5, C5-C2 and C2-head joints (NECK_SHARE).
 - shoulders Rz(arm_flex) Rx(arm_add) Ry(arm_rot) (left: X, Y negated); elbow_flex > 0 flexion;
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spine3d.formats.simspine_h5 import KINEMATIC_AXES
-from spine3d.data.synth.body import SPINE_SEGMENTS, BodyDims
+from spine3d.data.synth.body import SPINE_SEGMENTS, BodyDims, rot_z, shoulder_centre
 
 AXIS = {name: i for i, name in enumerate(KINEMATIC_AXES)}
 NECK_SHARE = (0.35, 0.35, 0.30)  # fraction of the neck coordinates at C7-C5, C5-C2, C2-head
@@ -77,10 +77,16 @@ class Chain:
         return [j.body for j in self.joints].index(body)
 
 
-def rot_z(deg: float) -> np.ndarray:
-    """(3, 3) rotation about z by ``deg`` degrees."""
-    c, s = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+def zxy_angles(r: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations -> (T, 3) deg body-fixed Z-X-Y angles (OpenSim's pelvis tilt, list, rotation).
+
+    R = Rz(A) Rx(B) Ry(C): R[2,1] = sin B, R[0,1] = -sin A cos B, R[1,1] = cos A cos B,
+    R[2,0] = -cos B sin C, R[2,2] = cos B cos C. A and C are unwrapped over time so they stay smooth.
+    """
+    big_b = np.arcsin(np.clip(r[:, 2, 1], -1.0, 1.0))
+    big_a = np.unwrap(np.arctan2(-r[:, 0, 1], r[:, 1, 1]))
+    big_c = np.unwrap(np.arctan2(-r[:, 2, 0], r[:, 2, 2]))
+    return np.rad2deg(np.stack([big_a, big_b, big_c], axis=1))
 
 
 def axis_angle_matrices(axes: np.ndarray, angles: np.ndarray) -> np.ndarray:
@@ -122,6 +128,7 @@ def build_chain(d: BodyDims) -> Chain:
         add(f"calcn_{s}", f"talus_{s}", np.zeros(3),
             rotations=(_rot(_SUBTALAR_R if s == "r" else _SUBTALAR_L, (f"subtalar_angle_{s}", 1)),))
         add(f"toes_{s}", f"calcn_{s}", [d.mtp[0], d.mtp[1], 0], rotations=(_rot(_Z, (f"mtp_angle_{s}", 1)),))
+        add(f"patella_{s}", f"femur_{s}", [0, -d.thigh, 0], rotations=(_rot(-_Z, (f"knee_angle_{s}_beta", 1)),))
 
     # Spinal column: each segment along its local y, tilted at rest by its direction angle.
     levels = (*_LUMBAR, "Abs", None, None)
@@ -141,8 +148,7 @@ def build_chain(d: BodyDims) -> Chain:
     # Arms hang from the upper thorax; the rest rotation undoes the thorax tilt (arm vertical at 0).
     tilt_upper = d.spine_direction[SPINE_SEGMENTS.index("thorax_upper")]
     for s, sign in (("r", 1.0), ("l", -1.0)):
-        gh = rot_z(tilt_upper) @ (d.shoulder * [1, 1, sign]) + [0, d.spine_length[6], 0]
-        add(f"humerus_{s}", "thorax_upper", gh, rot_z(tilt_upper),
+        add(f"humerus_{s}", "thorax_upper", shoulder_centre(d, sign), rot_z(tilt_upper),
             (_rot(_Z, (f"arm_flex_{s}", 1)), _rot(sign * _X, (f"arm_add_{s}", 1)),
              _rot(sign * _Y, (f"arm_rot_{s}", 1))))
         add(f"ulna_{s}", f"humerus_{s}", [0, -d.upper_arm, 0], rotations=(_rot(_Z, (f"elbow_flex_{s}", 1)),))

@@ -6,7 +6,8 @@ joint coordinates:
 
 - ``tilt``, ``list``, ``yaw``: pelvis orientation relative to the facing direction (deg).
 - ``trunk_flex`` (+ forward), ``trunk_bend`` (+ right), ``trunk_rot`` (+ left): whole-spine motion
-  (deg), shared between the six lumbar levels and the mid-thoracic joint (SPINE_SHARE).
+  (deg), shared between the six lumbar levels and the mid-thoracic joint (SPINE_SHARE); the
+  thoracic joint's shear and shortening follow its flexion (coordinates.BODY_COUPLINGS).
 - ``neck_flex``, ``neck_bend``, ``neck_rot``: the neck coordinates (deg).
 - per leg (``_r`` / ``_l``): ``thigh`` thigh angle from vertical in the sagittal plane (+ forward,
   deg, world), ``knee`` flexion, ``width`` thigh abduction from vertical (world), ``hiprot``
@@ -21,7 +22,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from spine3d.data.synth.kinematics import AXIS
+from spine3d.data.synth.coordinates import apply_couplings, limits_for
+from spine3d.data.synth.kinematics import AXIS, zxy_angles
 from spine3d.data.synth.motion import smooth_noise, soft_clip
 
 Posture = defaultdict  # channel name -> (T,) array; build with new_posture(T)
@@ -35,19 +37,8 @@ _LEVEL_WEIGHTS = {
     "bend": np.array([0.12, 0.16, 0.19, 0.19, 0.17, 0.17]),
     "rot": np.full(6, 1 / 6),
 }
-ABS_SHEAR = 1e-4  # m per degree of thoracic flexion (Abs_t1, anterior shear)
-ABS_COMPRESSION = 5e-6  # m per degree^2 of thoracic flexion (Abs_t2, shortening)
-
-# Joint limits (deg; Abs_t* m), applied with a smooth saturation of width LIMIT_SOFTNESS.
-JOINT_LIMITS: dict[str, tuple[float, float]] = {
-    "hip_flexion": (-30, 125), "hip_adduction": (-45, 30), "hip_rotation": (-40, 45), "knee_angle": (0, 140),
-    "knee_angle_beta": (0, 140), "ankle_angle": (-45, 30), "subtalar_angle": (-20, 20), "mtp_angle": (-30, 70),
-    "Flex_Ext": (-14, 8), "Lat_Bending": (-8, 8), "axial_rotation": (-5, 5),
-    "Abs_r3": (-35, 20), "Abs_r2": (-20, 20), "Abs_r1": (-35, 35), "Abs_t1": (-0.01, 0.01), "Abs_t2": (-0.01, 0.01),
-    "neck_flexion": (-60, 70), "neck_bending": (-40, 40), "neck_rotation": (-80, 80),
-    "arm_flex": (-60, 180), "arm_add": (-150, 30), "arm_rot": (-90, 90), "elbow_flex": (0, 150),
-    "pro_sup": (-90, 90), "wrist_flex": (-70, 70), "wrist_dev": (-25, 35),
-}
+# Joint limits (deg; Abs_t* m) are the body's coordinate ranges (coordinates.JOINT_LIMITS), applied
+# with a smooth saturation of width LIMIT_SOFTNESS.
 LIMIT_SOFTNESS = {"deg": 3.0, "m": 0.001}
 _LEG = ("thigh", "knee", "width", "hiprot", "ankle", "subtalar", "toe")
 _ARM = ("arm_flex", "arm_add", "arm_rot", "elbow_flex", "pro_sup", "wrist_flex", "wrist_dev")
@@ -58,18 +49,6 @@ CHANNELS = frozenset(("tilt", "list", "yaw", "trunk_flex", "trunk_bend", "trunk_
 def new_posture(n: int) -> Posture:
     """An empty posture of ``n`` frames: every channel reads as zeros until set."""
     return defaultdict(lambda: np.zeros(n))
-
-
-def limits_for(axis: str) -> tuple[float, float] | None:
-    """(lo, hi) limit of a kinematic axis (None for the free pelvis coordinates)."""
-    if axis.startswith("pelvis"):
-        return None
-    if axis in JOINT_LIMITS:
-        return JOINT_LIMITS[axis]
-    for key, value in JOINT_LIMITS.items():
-        if axis.startswith(key) or axis.endswith(key):
-            return value
-    raise KeyError(f"no joint limit for {axis!r}")
 
 
 def pelvis_angles(heading: np.ndarray, tilt: np.ndarray, list_: np.ndarray, yaw: np.ndarray) -> np.ndarray:
@@ -87,12 +66,7 @@ def pelvis_angles(heading: np.ndarray, tilt: np.ndarray, list_: np.ndarray, yaw:
     ch, sh = np.cos(heading), np.sin(heading)
     ry = np.zeros_like(m)
     ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = ch, sh, 1.0, -sh, ch
-    r = ry @ m
-    # R = Rz(A) Rx(B) Ry(C): R[2,1] = sin B, R[0,1] = -sin A cos B, R[1,1] = cos A cos B, R[2,0] = -cos B sin C.
-    big_b = np.arcsin(np.clip(r[:, 2, 1], -1.0, 1.0))
-    big_a = np.unwrap(np.arctan2(-r[:, 0, 1], r[:, 1, 1]))
-    big_c = np.unwrap(np.arctan2(-r[:, 2, 0], r[:, 2, 2]))
-    return np.rad2deg(np.stack([big_a, big_b, big_c], axis=1))
+    return zxy_angles(ry @ m)
 
 
 def to_coordinates(p: Posture, t: np.ndarray, heading: np.ndarray, rng: np.random.Generator,
@@ -134,13 +108,10 @@ def to_coordinates(p: Posture, t: np.ndarray, heading: np.ndarray, rng: np.rando
         for i, level in enumerate(_LEVELS):
             put(f"{level}_{names}", sign * share * _LEVEL_WEIGHTS[kind][i] * total + noise[:, 6 * k + i])
         put(("Abs_r3", "Abs_r2", "Abs_r1")[k], sign * (1 - share) * total)
-    thoracic_flex = (1 - SPINE_SHARE["flex"]) * p["trunk_flex"]
-    put("Abs_t1", ABS_SHEAR * thoracic_flex)
-    put("Abs_t2", -ABS_COMPRESSION * thoracic_flex ** 2)
     put("neck_flexion", p["neck_flex"])
     put("neck_bending", p["neck_bend"])
     put("neck_rotation", p["neck_rot"])
-    return apply_limits(q)
+    return apply_couplings(apply_limits(q))  # Abs_t* and the patellae follow the limited coordinates
 
 
 def apply_limits(q: np.ndarray) -> np.ndarray:
