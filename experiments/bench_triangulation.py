@@ -247,7 +247,7 @@ def degenerate_benchmark(args: argparse.Namespace) -> list[dict]:
     for name, rig in degenerate_rigs(np.median(points.reshape(-1, 3), axis=0)).items():
         rng = np.random.default_rng([args.seed, len(rows)])
         uv = rig.project(points) + rng.normal(0.0, 1.0, (len(rig), *points.shape[:-1], 2))
-        for method in ("DLT", "weighted DLT", "RANSAC + LM"):
+        for method in ("DLT", "weighted DLT", "RANSAC"):
             result = triangulate(rig, uv, None, num_threads=args.threads, **OURS[method])
             ok = ok_points(result)
             rows.append({"rig": name, "method": method, "points": points.shape[0] * points.shape[1],
