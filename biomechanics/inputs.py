@@ -4,10 +4,11 @@ Whatever the file, joints are mapped by canonical name (:mod:`spine3d.skeletons`
 SIMSPINE-37 marker sites; joints without a site (e.g. Human3.6M's thorax) are dropped and listed.
 Each marker gets an *evidence* factor in [0, 1] that multiplies its configured weight:
 
-- triangulation npz: 0 where the point failed (status not "ok") unless gap filling made it
+- triangulation output: 0 where the point is not trusted (its status) unless gap filling made it
   (``filled_weight``); else ``(views - 1) / (cameras - 1)`` (inlier views) times
   ``1 / (1 + (e / reprojection_px)^2)`` (e: mean reprojection error over the inlier views, px);
-- TRC and lifter npz: 1 (these files carry no per-point evidence), 0 where the point is NaN.
+- lifter output: 1 where the joint had input evidence in that frame (its ``evidence`` array), else 0;
+- TRC: 1 (no per-point evidence), 0 where the point is NaN.
 
 Lifter output is root-relative in the camera frame (x right, y down, z forward, mm); it is turned
 upright (Z-up: ``(-z, x, -y)``, metres) so the body stands as in a world frame; its pelvis position
@@ -26,11 +27,11 @@ import numpy as np
 from spine3d.biomechanics.config import EvidenceOptions
 from spine3d.data.synth.body import body_dims, marker_sites
 from spine3d.errors import InputError
-from spine3d.formats.opensim import read_trc
-from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton
-from spine3d.triangulation.status import OK
+from spine3d.formats.results3d import Result3D, read_result3d
+from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, keypoints_layout
 
 Frame = Literal["world", "camera"]
+TRUSTED_STATUSES = ("ok",)  # triangulation status names whose points count as measured
 SITES = tuple(marker_sites(body_dims(1.7)))  # the SIMSPINE-37 names the body carries
 LIFT_FPS = 50.0  # Hz, assumed for lifter npz files (they store no rate): SIMSPINE's
 
@@ -69,71 +70,64 @@ class MarkerInput:
 
 def load_markers(path: str | os.PathLike, skeleton: str | None = None, fps: float | None = None,
                  evidence: EvidenceOptions = EvidenceOptions()) -> MarkerInput:
-    """Read a TRC or npz marker file (see the module docstring).
+    """Read a marker file: a TRC, or a 3D result of ``spine3d triangulate`` / ``spine3d lift`` (npz or
+    HDF5, the one schema of :mod:`spine3d.formats.results3d`; see the module docstring).
 
     Args:
-        path: .trc, or .npz from ``spine3d triangulate`` / ``spine3d lift``.
+        path: the file.
         skeleton: layout name when the file's joint names do not identify one.
-        fps: frame rate, Hz, overriding the file's (required meaning for lifter npz: default 50).
+        fps: frame rate, Hz, overriding the file's (lifter output without a rate: 50 Hz).
         evidence: how triangulation evidence becomes weights.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".trc":
-        points, names, file_fps = read_trc(path)
-        return _to_body(points, _layout(names, skeleton, path), np.isfinite(points).all(-1).astype(float),
-                        fps or file_fps, "world", "TRC", path)
-    if suffix != ".npz":
-        raise InputError(f"unsupported marker file {suffix or '(none)'!r}; use .trc or .npz", path)
-    with np.load(path, allow_pickle=False) as f:
-        data = {k: f[k] for k in f.files}
-    if "points_3d" in data:
-        return _lifted(data, skeleton, fps, path)
-    if "points" in data and "marker_names" in data:
-        return _triangulated(data, skeleton, fps, evidence, path)
-    raise InputError("npz holds neither 'points' + 'marker_names' (spine3d triangulate) nor 'points_3d' "
-                     "(spine3d lift)", path)
-
-
-def _triangulated(data: dict, skeleton: str | None, fps: float | None, options: EvidenceOptions,
-                  path: Path) -> MarkerInput:
-    points = np.asarray(data["points"], np.float64)
-    names = [str(n) for n in data["marker_names"]]
-    cameras = tuple(str(c) for c in data.get("camera_names", ()))
-    ok = data["status"] == OK if "status" in data else np.isfinite(points).all(-1)
-    views = np.asarray(data.get("num_views", np.full(ok.shape, max(len(cameras), 2))), np.float64)
-    error = np.nan_to_num(np.asarray(data.get("reprojection_error", np.zeros(ok.shape)), np.float64))
-    filled = np.asarray(data.get("filled", np.zeros(ok.shape, bool)), bool)
-    cams = max(len(cameras), 2)
-    quality = np.clip((views - 1.0) / (cams - 1.0), 0.0, 1.0) / (1.0 + (error / options.reprojection_px) ** 2)
-    factor = np.where(ok, quality, np.where(filled, options.filled_weight, 0.0))
-    factor = np.where(np.isfinite(points).all(-1), factor, 0.0)
-    rate = fps or (float(data["fps"]) if "fps" in data else None)
+        raise FileNotFoundError(2, "no such marker file", str(path))
+    result = read_result3d(path)
+    layout = _layout(list(result.joint_names), skeleton or result.skeleton, path, result.points.shape[1])
+    points = result.in_metres()
+    if result.frame == "camera":  # root-relative lifter output, turned upright: (-z, x, -y) is Z-up
+        points = np.stack([-points[..., 2], points[..., 0], -points[..., 1]], axis=-1)
+    source = "TRC" if path.suffix.lower() == ".trc" else "lifter output" if result.frame == "camera" \
+        else "triangulation" if "num_views" in result.extras else "3D result"
+    rate = fps or result.fps or (LIFT_FPS if result.frame == "camera" else None)
     if not rate:
-        raise InputError("the npz has no 'fps'; pass the frame rate", path)
-    return _to_body(points, _layout(names, skeleton, path), factor, rate, "world", "triangulation npz", path,
-                    cameras)
+        raise InputError("the file has no frame rate; pass it (--fps)", path)
+    cameras = tuple(str(c) for c in np.ravel(result.extras.get("camera_names", ())))
+    return _to_body(points, layout, _evidence(result, points, evidence), rate, result.frame, source, path, cameras)
 
 
-def _lifted(data: dict, skeleton: str | None, fps: float | None, path: Path) -> MarkerInput:
-    points = np.asarray(data["points_3d"], np.float64) / (1000.0 if str(data.get("units", "mm")) == "mm" else 1.0)
-    upright = np.stack([-points[..., 2], points[..., 0], -points[..., 1]], axis=-1)  # (-z, x, -y): Z-up
-    names = [str(n) for n in data.get("joint_names", ())]
-    layout = get_skeleton(skeleton or str(data["skeleton"])) if skeleton or "skeleton" in data \
-        else _layout(names, None, path)
-    return _to_body(upright, layout, np.isfinite(upright).all(-1).astype(float), fps or LIFT_FPS, "camera",
-                    "lifter npz", path)
+def _evidence(result: Result3D, points: np.ndarray, options: EvidenceOptions) -> np.ndarray:
+    """(T, J) weight factor of each point from what the file says about it (module docstring)."""
+    seen = np.isfinite(points).all(-1)
+    if result.evidence is not None:  # lifter output: whether the joint had input evidence in that frame
+        seen &= np.asarray(result.evidence, bool)
+    if result.status is None or "num_views" not in result.extras:
+        return seen.astype(np.float64)
+    if result.status_names:
+        trusted = np.isin(np.asarray(result.status_names)[result.status], TRUSTED_STATUSES)
+    else:  # a file without the names of its codes: "ok" has always been code 0
+        trusted = np.asarray(result.status) == 0
+    cams = max(len(np.ravel(result.extras.get("camera_names", ()))), 2)
+    views = np.asarray(result.extras["num_views"], np.float64)
+    error = np.nan_to_num(np.asarray(result.extras.get("reprojection_error", np.zeros(views.shape)), np.float64))
+    filled = np.asarray(result.extras.get("filled", np.zeros(views.shape, bool)), bool)
+    quality = np.clip((views - 1.0) / (cams - 1.0), 0.0, 1.0) / (1.0 + (error / options.reprojection_px) ** 2)
+    return np.where(seen, np.where(trusted, quality, np.where(filled, options.filled_weight, 0.0)), 0.0)
 
 
-def _layout(names: list[str], skeleton: str | None, path: Path) -> Skeleton:
-    """The layout of a file's joint names: ``skeleton`` if given, else the one whose names they are."""
+def _layout(names: list[str], skeleton: str | None, path: Path, count: int) -> Skeleton:
+    """The layout of a file's joints: ``skeleton`` if given, else the one whose names they are (a file
+    without names: the one layout of that joint count, :func:`spine3d.skeletons.keypoints_layout`)."""
     if skeleton:
         layout = get_skeleton(skeleton)
-        if layout.num_joints != len(names):
-            raise InputError(f"the file has {len(names)} markers, skeleton {layout.name} has {layout.num_joints}", path)
+        if layout.num_joints != count:
+            raise InputError(f"the file has {count} markers, skeleton {layout.name} has {layout.num_joints}", path)
         return layout
+    if not names:
+        try:
+            return keypoints_layout(count)
+        except InputError as exc:
+            raise InputError(str(exc), path) from None
     for layout in SKELETONS.values():
         if list(layout.names) == list(names) or list(layout.canonical) == list(names):
             return layout

@@ -20,7 +20,7 @@ from spine3d.triangulation.status import OK, TOO_FEW_VIEWS
 
 
 def test_trc_joints_map_by_canonical_name(tmp_path):
-    points = np.random.default_rng(0).normal(size=(5, SPINEPOSE_37.num_joints, 3))
+    points = np.random.default_rng(0).normal(0.0, 0.3, (5, SPINEPOSE_37.num_joints, 3))  # body-sized, m
     points[2, 4] = np.nan
     write_trc(tmp_path / "a.trc", points, SPINEPOSE_37.names, 30.0)
     data = load_markers(tmp_path / "a.trc")
@@ -71,7 +71,7 @@ def test_bad_marker_files(tmp_path):
     with pytest.raises(InputError, match="unsupported"):
         load_markers(tmp_path / "x.csv")
     np.savez(tmp_path / "o.npz", poses=np.zeros((2, 3)))
-    with pytest.raises(InputError, match="neither"):
+    with pytest.raises(InputError, match="not a 3D result file"):
         load_markers(tmp_path / "o.npz")
     write_trc(tmp_path / "u.trc", np.zeros((2, 2, 3)), ["foo", "bar"], 10.0)
     with pytest.raises(InputError, match="--skeleton"):

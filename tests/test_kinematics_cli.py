@@ -75,7 +75,7 @@ def test_balancing_marker_errors_match_opensim_on_the_written_files(balancing, o
     state = model.initSystem()
     _, q, _ = read_mot(out / "kinematics.mot")
     data = np.load(balancing / "bal.npz")
-    points, names = data["points"], [str(n) for n in data["marker_names"]]
+    points, names = data["points"], [str(n) for n in data["joint_names"]]
     report = json.loads((out / "report.json").read_text())
     coordinates, markers = model.getCoordinateSet(), model.getMarkerSet()
     for t in (0, 37, 99):  # three frames through OpenSim's API

@@ -80,7 +80,7 @@ def run_kinematics(source: SequenceSource, pred: np.ndarray, sequence_ids: np.nd
             res.seconds += result.seconds
             q_all[sl] = np.where(unseen, np.nan, result.q)
             virtual_all[sl] = full.world_markers(result.q)
-    truth = np.concatenate([source.h5.sequence(s, a).kinematics for s, a in pairs]).astype(np.float64)
+    truth = np.concatenate([source.dataset.sequence(s, a).kinematics for s, a in pairs]).astype(np.float64)
     res.frames = len(pred)
     res.groups = group_errors(q_all, truth, KINEMATIC_AXES)
     res.coordinates = coordinate_errors(q_all, truth, KINEMATIC_AXES)
