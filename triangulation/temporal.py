@@ -98,11 +98,10 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     limit = np.full(codes.shape[1], np.nan)
     limit[columns] = tolerances(flat, anchor, tolerance, noise_factor, columns)  # m
     for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
-        sub = anchor[:, columns]
-        p_before, p_after, w, before, after = neighbours(flat[:, columns], sub, window)
+        sub, here = anchor[:, columns], flat[:, columns]
+        p_before, p_after, w, before, after = neighbours(here, sub, window)
         predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
-        distance = np.where(sub & before & after, np.linalg.norm(flat[:, columns] - predicted, axis=-1), 0.0)
-        here = flat[:, columns]
+        distance = np.where(sub & before & after, np.linalg.norm(here - predicted, axis=-1), 0.0)
         apart = np.minimum(np.linalg.norm(here - p_before, axis=-1), np.linalg.norm(here - p_after, axis=-1))
         spike = ((distance > limit[columns]) & (apart > limit[columns])  # far from both sides: not a step
                  & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
