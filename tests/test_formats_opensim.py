@@ -162,3 +162,22 @@ def test_read_opensim_written_mot(tmp_path):
     path.write_text("time\ta\n0\t1\n")
     with pytest.raises(InputError, match="no 'endheader'"):
         read_mot(path)
+
+
+def test_trc_values_are_checked_against_the_header_unit(tmp_path, caplog):
+    """SIMSPINE's pipeline writes 'Units mm' over values in metres: refused by default, read as metres with
+    units='auto' (warned) or units='m'; a right header reads silently."""
+    person = np.random.default_rng(2).normal([0.0, 0.0, 1.0], [0.2, 0.2, 0.5], (6, 15, 3))  # m, about 1.7 m tall
+    names = [f"m{i}" for i in range(15)]
+    write_trc(tmp_path / "right.trc", person, names, 50.0, units="mm")
+    np.testing.assert_allclose(read_trc(tmp_path / "right.trc")[0], person, atol=1e-9)
+    write_trc(tmp_path / "quirk.trc", person / 1000.0, names, 50.0, units="mm")  # metres under a mm header
+    with pytest.raises(InputError, match="header says Units mm.*look like metres"):
+        read_trc(tmp_path / "quirk.trc")
+    with caplog.at_level("WARNING"):
+        np.testing.assert_allclose(read_trc(tmp_path / "quirk.trc", units="auto")[0], person, atol=1e-9)
+    assert "read as m" in caplog.text
+    np.testing.assert_allclose(read_trc(tmp_path / "quirk.trc", units="m")[0], person, atol=1e-9)
+    write_trc(tmp_path / "mm_as_m.trc", person * 1000.0, names, 50.0, units="m")  # millimetres under a m header
+    with pytest.raises(InputError, match="look like millimetres"):
+        read_trc(tmp_path / "mm_as_m.trc")

@@ -282,8 +282,10 @@ def test_simspine37_from_the_15_marker_file_and_h36m(dataset, tmp_path):
 
 
 def test_source_rejects_bad_input(dataset, tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InputError, match="no SIMSPINE dataset here"):
         SequenceSource(tmp_path, "simspine15")
+    with pytest.raises(FileNotFoundError):
+        SequenceSource(tmp_path / "missing", "simspine15")
     with pytest.raises(InputError, match="simspine15 or simspine37"):
         SequenceSource(dataset, "coco17")
     with pytest.raises(InputError, match="detections is only read"):

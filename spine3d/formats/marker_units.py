@@ -3,7 +3,9 @@
 A person's markers span a bounding box whose diagonal is between :data:`MIN_SPREAD` and
 :data:`MAX_SPREAD` metres (the 15 SIMSPINE markers, hip to head, about 0.6-0.8 m; a whole body about
 2 m). Markers stored in millimetres or centimetres read as metres are 1000 or 100 times larger; values
-in metres under a ``Units mm`` TRC header 1000 times smaller. :func:`check_metres` names the likely unit.
+in metres under a ``Units mm`` TRC header 1000 times smaller. :func:`check_metres` (ground-truth
+data: a whole person) names the likely unit; marker files of any kind (a few markers, an estimate)
+are held to the looser :data:`MIN_ANY_SPREAD` .. :data:`MAX_ANY_SPREAD`, which a factor of 1000 still breaks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 from spine3d.errors import InputError
 
 MIN_SPREAD, MAX_SPREAD = 0.3, 3.0  # m, bounding-box diagonal of one person's markers in a frame
+# m, the spread any marker file may have (a few markers, a poor estimate): a 1000x unit mix-up falls outside
+MIN_ANY_SPREAD, MAX_ANY_SPREAD = 0.03, 30.0
 MIN_MARKERS_FOR_SIZE = 9  # fewer markers may legitimately span less than MIN_SPREAD (a few vertebrae)
 _UNITS = (("millimetres", 1e-3), ("centimetres", 1e-2), ("metres", 1.0), ("kilometres", 1e3))
 

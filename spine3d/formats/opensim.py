@@ -15,7 +15,8 @@ from typing import Literal, Sequence
 import numpy as np
 
 from spine3d.errors import InputError
-from spine3d.formats.marker_units import MAX_SPREAD, MIN_MARKERS_FOR_SIZE, MIN_SPREAD, marker_spread
+from spine3d.formats.marker_units import (MAX_ANY_SPREAD, MAX_SPREAD, MIN_ANY_SPREAD, MIN_MARKERS_FOR_SIZE,
+                                          MIN_SPREAD, marker_spread)
 from spine3d.io import write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ def read_trc(path: str | os.PathLike, units: Literal["header", "auto", "m", "mm"
              ) -> tuple[np.ndarray, list[str], float]:
     """Read an OpenSim TRC file.
 
-    The values are checked against the length unit they are read in: a person's markers span between
-    0.3 and 3 m per frame (:mod:`spine3d.formats.marker_units`). A file whose header unit disagrees
+    The values are checked against the length unit they are read in: markers span between 0.03 and
+    30 m per frame, whatever they are (:mod:`spine3d.formats.marker_units`). A file whose header unit disagrees
     with its values (SIMSPINE's pipeline writes ``Units mm`` over values in metres) is an InputError
     naming the unit the values look like, unless ``units`` says how to read it.
 
@@ -141,18 +142,17 @@ def _trc_unit(raw: np.ndarray, stated: str, units: str, path) -> str:
     if np.isinf(raw).any():
         raise InputError("the markers hold infinite values (use empty fields for missing markers)", path)
     spread = marker_spread(raw)  # in the file's numbers
-    fits = [u for u, per_metre in UNITS_PER_METRE.items() if _body_sized(spread / per_metre, raw.shape[1])]
-    if not np.isfinite(spread) or stated in fits or not fits and _body_sized(spread / UNITS_PER_METRE[stated], 0):
+    if not np.isfinite(spread) or MIN_ANY_SPREAD <= spread / UNITS_PER_METRE[stated] <= MAX_ANY_SPREAD:
         return stated
+    fits = [u for u, per_metre in UNITS_PER_METRE.items() if _body_sized(spread / per_metre, raw.shape[1])]
     if units == "auto" and fits:
         logger.warning("%s: the header says Units %s, but the marker values span %.4g per frame: read as %s", path,
                        stated, spread, fits[0])
         return fits[0]
+    looks = " or ".join(_UNIT_NAMES[u] for u in fits) if fits else "another unit"
     raise InputError(f"the header says Units {stated}, but the marker values span {spread:.4g} per frame "
-                     f"({spread / UNITS_PER_METRE[stated]:.4g} m), which is no person; they look like "
-                     f"{' or '.join(_UNIT_NAMES[u] for u in fits) if fits else 'another unit'}: read with units='auto' or "
-                     "the right unit",
-                     path)
+                     f"({spread / UNITS_PER_METRE[stated]:.4g} m), which is no person; they look like {looks}: read "
+                     "with units='auto' or the right unit", path)
 
 
 def _body_sized(spread_m: float, markers: int) -> bool:
