@@ -29,9 +29,10 @@ from spine3d.data.synth.body import body_dims, marker_sites
 from spine3d.errors import InputError
 from spine3d.formats.results3d import Result3D, read_result3d
 from spine3d.skeletons import SKELETONS, Skeleton, get_skeleton, keypoints_layout
+from spine3d.triangulation.status import STATUSES
 
 Frame = Literal["world", "camera"]
-TRUSTED_STATUSES = ("ok",)  # triangulation status names whose points count as measured
+TRUSTED_STATUSES = tuple(s.name for s in STATUSES if s.trusted)  # triangulation's trusted statuses (its one table)
 SITES = tuple(marker_sites(body_dims(1.7)))  # the SIMSPINE-37 names the body carries
 LIFT_FPS = 50.0  # Hz, assumed for lifter npz files (they store no rate): SIMSPINE's
 

@@ -70,6 +70,24 @@ class Camera:
         rvec = np.asarray(rvec, dtype=np.float64).reshape(3)
         return cls(name, size, K, dist, rotvec_to_rotmat(rvec), t, model, rotation_vector=rvec)
 
+    @classmethod
+    def looking_at(cls, name: str, center: Any, target: Any, focal: float = 1000.0, size: Any = (1000, 1000),
+                   up: Any = (0.0, 0.0, 1.0)) -> "Camera":
+        """A distortion-free camera at ``center`` (3,) m whose optical axis passes through ``target``
+        (3,) m, image x to the right and y down with ``up`` (3,) (world, default Z-up) upwards;
+        ``focal`` px, principal point at the image centre of ``size`` (2,) px."""
+        center, target = np.asarray(center, dtype=np.float64), np.asarray(target, dtype=np.float64)
+        forward = target - center
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, np.asarray(up, dtype=np.float64))
+        if np.linalg.norm(right) < 1e-9:
+            raise InputError(f"camera {name}: looking along the up direction {up}; give another up vector")
+        right /= np.linalg.norm(right)
+        R = np.stack([right, np.cross(forward, right), forward])  # rows: camera x, y, z in world axes
+        w, h = np.asarray(size, dtype=np.float64)
+        K = np.array([[focal, 0.0, w / 2], [0.0, focal, h / 2], [0.0, 0.0, 1.0]])
+        return cls(name, (w, h), K, np.zeros(5), R, -R @ center)
+
     def with_pose(self, R: Any, t: Any) -> "Camera":
         """A copy with another pose (R (3, 3), t (3,) m)."""
         return replace(self, R=np.asarray(R, dtype=np.float64), t=np.asarray(t, dtype=np.float64), rotation_vector=None)

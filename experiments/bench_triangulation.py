@@ -8,7 +8,9 @@ outliers (a view replaced by a uniformly random pixel of the image). Errors are 
 well-posed points (at least 2 views that are not outliers: the points the oracle can reconstruct),
 for every method; 'valid %' is the share of them a method returns and 'ill-posed out %' the share
 of all points returned although fewer than 2 of their views are inliers (necessarily wrong: an
-outlier pair that agrees by chance). Confidences are drawn
+outlier pair that agrees by chance); 'ok > 100 mm' counts the points a method returns as ok (status
+ok; every finite point for aniposelib) that are more than 100 mm from the truth, over all points.
+Confidences are drawn
 uniformly in [0.5, 1] and are informative: a view's noise standard deviation is
 ``sigma * 0.75 / confidence`` (so its average over views is ~sigma); outliers get confidences from
 the same distribution (a detector is often confidently wrong).
@@ -19,6 +21,12 @@ aniposelib's ``CameraGroup.triangulate`` and ``triangulate_ransac`` (both with `
 on the same pixels; ``triangulate_ransac`` is timed and scored on a random subset of points, it
 runs ~100 points/s). Speed = points / wall time of the whole call (undistortion included), best of
 ``--repeats``, ``--threads`` threads for ours (aniposelib uses what it uses).
+
+Degenerate rigs (a second table): the same kind of sequence filmed by rigs that cannot triangulate
+well, with 1 px noise and no outliers: two cameras facing each other plus a third 0.2 m beside one
+of them ("facing"), three cameras in a row on one line through the subject ("collinear"), four
+cameras within 5 cm of each other ("nearly coincident"). No method can reconstruct these points
+well; what matters is how many it returns as ok, and how far off those are.
 
     python experiments/bench_triangulation.py            # full run (a few minutes on 2 CPU cores)
     python experiments/bench_triangulation.py --quick    # small data, one repeat: a pipeline check
@@ -39,12 +47,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from spine3d.calibration import CameraRig, h36m_rig  # noqa: E402
+from spine3d.calibration import Camera, CameraRig, h36m_rig  # noqa: E402
 from spine3d.evaluation import mpjpe, p_mpjpe  # noqa: E402
 from spine3d.formats.merge import merge_simspine_h36m  # noqa: E402
 from spine3d.skeletons import SIMSPINE_37  # noqa: E402
 from spine3d.data.synth import synthesize_sequence  # noqa: E402
 from spine3d.triangulation import triangulate  # noqa: E402
+from spine3d.triangulation.status import trusted  # noqa: E402
 
 logger = logging.getLogger("bench_triangulation")
 
@@ -113,27 +122,37 @@ def anipose_group(rig: CameraRig):
                         for c in rig])
 
 
+OURS = {"DLT": dict(method="dlt"), "weighted DLT": dict(method="weighted"),
+        "RANSAC": dict(method="ransac", refine=False), "RANSAC + LM": dict(method="ransac", refine=True),
+        "oracle-inlier DLT": dict(method="weighted")}
+
+
+def ok_points(result) -> np.ndarray:
+    """(T, J, 3) m: the points a triangulation returns as ok (its trusted statuses), NaN elsewhere."""
+    return np.where(trusted(result.status)[..., None], result.points, np.nan)
+
+
 def run_method(method: str, trial: Trial, uv, conf, outlier, args, rng):
-    """-> predicted points (T', J, 3), best (wall, CPU) times (s), the frames (T',) they are for."""
+    """-> (points (T', J, 3), ok points (T', J, 3)), best (wall, CPU) times (s), the frames (T',) they are for."""
     t, j = trial.points.shape[:2]
-    ours = {"DLT": dict(method="dlt"), "weighted DLT": dict(method="weighted"),
-            "RANSAC": dict(method="ransac", refine=False), "RANSAC + LM": dict(method="ransac"),
-            "oracle-inlier DLT": dict(method="weighted")}
-    if method in ours:
+    if method in OURS:
         c = np.where(outlier, 0.0, conf) if method == "oracle-inlier DLT" else conf
-        call = lambda: triangulate(trial.rig, uv, c, num_threads=args.threads, **ours[method]).points  # noqa: E731
-        return (*_timed(call, args.repeats), np.arange(t))
+        call = lambda: triangulate(trial.rig, uv, c, num_threads=args.threads, **OURS[method])  # noqa: E731
+        result, times = _timed(call, args.repeats)
+        return (result.points, ok_points(result)), times, np.arange(t)
     group = anipose_group(trial.rig)
     flat = uv.reshape(len(trial.rig), -1, 2)
     if method == "anipose triangulate":
         group.triangulate(flat[:, :100], undistort=True)  # jit warm-up
         call = lambda: group.triangulate(flat, undistort=True).reshape(t, j, 3)  # noqa: E731
-        return (*_timed(call, args.repeats), np.arange(t))
+        points, times = _timed(call, args.repeats)
+        return (points, points), times, np.arange(t)
     frames = np.sort(rng.choice(t, size=max(1, args.anipose_ransac_points // j), replace=False))
     sub = uv[:, frames].reshape(len(trial.rig), -1, 2)
     group.triangulate_ransac(sub[:, :j], undistort=True)  # warm-up
     call = lambda: group.triangulate_ransac(sub, undistort=True)[0].reshape(len(frames), j, 3)  # noqa: E731
-    return (*_timed(call, 1), frames)
+    points, times = _timed(call, 1)
+    return (points, points), times, frames
 
 
 def _timed(call, repeats: int):
@@ -147,16 +166,27 @@ def _timed(call, repeats: int):
     return out, (wall, cpu)
 
 
-def score(pred: np.ndarray, gt: np.ndarray, well_posed: np.ndarray) -> dict[str, float]:
+def score(pred: np.ndarray, ok: np.ndarray, gt: np.ndarray, well_posed: np.ndarray) -> dict[str, float]:
     """mm, over the well-posed points (>= 2 views that are not outliers): the points the oracle can
     reconstruct. 'valid' is the share of them a method returns; 'ill_posed_out' the share of all
-    points a method returns although fewer than 2 of their views are inliers (necessarily wrong)."""
+    points a method returns although fewer than 2 of their views are inliers (necessarily wrong);
+    'ok_over_100' the number of points returned as ok (``ok``: (T, J, 3), NaN elsewhere) more than
+    100 mm from the truth, over all points."""
     out = np.isfinite(pred[..., 0])
     scored = np.where(well_posed[..., None], pred, np.nan)
     return {"mpjpe": 1000 * mpjpe(scored, gt), "mpjpe_spine": 1000 * mpjpe(scored, gt, SPINE),
             "p_mpjpe": 1000 * p_mpjpe(scored, gt), "p_mpjpe_spine": 1000 * p_mpjpe(scored, gt, SPINE),
             "valid": 100.0 * out[well_posed].mean(), "ill_posed_out": 100.0 * (out & ~well_posed).mean(),
-            "mpjpe_all_output": 1000 * mpjpe(pred, gt)}
+            "mpjpe_all_output": 1000 * mpjpe(pred, gt), **far_ok(ok, gt)}
+
+
+def far_ok(ok: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """ok: (T, J, 3) m, the points returned as ok (NaN elsewhere); gt (T, J, 3) m -> counts and the
+    ok share (%), the number of ok points more than 100 mm off and their largest error (mm)."""
+    err = np.linalg.norm(ok - gt, axis=-1)
+    returned = np.isfinite(err)
+    return {"ok_share": 100.0 * returned.mean(), "ok_over_100": int((err[returned] > 0.1).sum()),
+            "ok_max_mm": 1000 * float(err[returned].max()) if returned.any() else float("nan")}
 
 
 def benchmark(args: argparse.Namespace) -> list[dict]:
@@ -170,15 +200,16 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
         rng = np.random.default_rng([args.seed, int(noise * 10), int(rate * 100)])
         observed = [observe(tr, noise, rate, rng) for tr in trials]
         for method in methods:
-            preds, gts, posed, seconds, cpu, count = [], [], [], 0.0, 0.0, 0
+            preds, oks, gts, posed, seconds, cpu, count = [], [], [], [], 0.0, 0.0, 0
             for trial, (uv, conf, outlier) in zip(trials, observed):
-                pred, (sec, sec_cpu), frames = run_method(method, trial, uv, conf, outlier, args, rng)
+                (pred, ok), (sec, sec_cpu), frames = run_method(method, trial, uv, conf, outlier, args, rng)
                 preds.append(pred)
+                oks.append(ok)
                 gts.append(trial.points[frames])
                 posed.append((~outlier[:, frames]).sum(axis=0) >= 2)
                 seconds, cpu, count = seconds + sec, cpu + sec_cpu, count + pred.shape[0] * pred.shape[1]
             row = {"case": case, "method": method,
-                   **score(np.concatenate(preds), np.concatenate(gts), np.concatenate(posed)),
+                   **score(np.concatenate(preds), np.concatenate(oks), np.concatenate(gts), np.concatenate(posed)),
                    "points": count, "points_per_s": count / seconds, "cpu_ns": 1e9 * cpu / count}
             rows.append(row)
             logger.info("%-16s %-20s %8.3f mm  %10.0f points/s", case, method, row["mpjpe"], row["points_per_s"])
@@ -187,13 +218,50 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
 
 def format_table(rows: list[dict]) -> str:
     head = ("| case | method | MPJPE mm | MPJPE spine mm | P-MPJPE mm | P-MPJPE spine mm | valid % | ill-posed out % "
-            "| points/s | CPU ns/point |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "| ok > 100 mm | points/s | CPU ns/point |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         speed = f"{r['points_per_s']:,.0f}" + (f" ({r['points']} pts)" if r["method"] == "anipose tri_ransac" else "")
         lines.append(f"| {r['case']} | {r['method']} | {r['mpjpe']:.3f} | {r['mpjpe_spine']:.3f} | {r['p_mpjpe']:.3f} "
-                     f"| {r['p_mpjpe_spine']:.3f} | {r['valid']:.1f} | {r['ill_posed_out']:.2f} | {speed} "
-                     f"| {r['cpu_ns']:,.0f} |")
+                     f"| {r['p_mpjpe_spine']:.3f} | {r['valid']:.1f} | {r['ill_posed_out']:.2f} "
+                     f"| {r['ok_over_100']:,} of {r['points']:,} | {speed} | {r['cpu_ns']:,.0f} |")
+    return "\n".join(lines)
+
+
+def degenerate_rigs(target: np.ndarray) -> dict[str, CameraRig]:
+    """Rigs that cannot triangulate well, looking at ``target`` (3,) m (see the module docstring)."""
+    at = lambda name, offset: Camera.looking_at(name, target + offset, target)  # noqa: E731
+    return {
+        "facing": CameraRig((at("a", [4.0, 0, 0]), at("b", [-4.0, 0, 0]), at("c", [4.0, 0.2, 0]))),
+        "collinear": CameraRig(tuple(at(f"c{k}", [d, 0, 0]) for k, d in enumerate((4.0, 5.0, 6.0)))),
+        "nearly coincident": CameraRig(tuple(at(f"c{k}", [4.0, dy, dz]) for k, (dy, dz) in
+                                             enumerate(((0, 0), (0.05, 0), (0, 0.05), (0.05, 0.05))))),
+    }
+
+
+def degenerate_benchmark(args: argparse.Namespace) -> list[dict]:
+    """Every method of ours on the degenerate rigs: 1 px noise, no outliers, one synthetic sequence."""
+    seconds = 4.0 if args.quick else 20.0
+    points = merge_simspine_h36m(*synthesize_sequence("S9", "Directions", seconds, seed=args.seed))[:, KEEP]
+    rows = []
+    for name, rig in degenerate_rigs(np.median(points.reshape(-1, 3), axis=0)).items():
+        rng = np.random.default_rng([args.seed, len(rows)])
+        uv = rig.project(points) + rng.normal(0.0, 1.0, (len(rig), *points.shape[:-1], 2))
+        for method in ("DLT", "weighted DLT", "RANSAC"):
+            result = triangulate(rig, uv, None, num_threads=args.threads, **OURS[method])
+            ok = ok_points(result)
+            rows.append({"rig": name, "method": method, "points": points.shape[0] * points.shape[1],
+                         **far_ok(ok, points), "status": result.status_counts()})
+    return rows
+
+
+def format_degenerate(rows: list[dict]) -> str:
+    lines = ["| rig | method | points | returned ok % | ok > 100 mm | largest ok error mm | statuses |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        statuses = ", ".join(f"{k} {v:,}" for k, v in r["status"].items() if v)
+        lines.append(f"| {r['rig']} | {r['method']} | {r['points']:,} | {r['ok_share']:.1f} | {r['ok_over_100']:,} "
+                     f"| {r['ok_max_mm']:,.0f} | {statuses} |")
     return "\n".join(lines)
 
 
@@ -264,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             args.no_aniposelib = True
     rows = benchmark(args)
     print(format_table(rows))
+    print()
+    print(format_degenerate(degenerate_benchmark(args)))
     print()
     print(verdict(rows, first_order_gap(args), args.threads))
     return 0

@@ -1,9 +1,13 @@
 """Proof on real data: triangulate the Pose2Sim balancing trial and plot one frame in 3D.
 
-Prints, for the associated detections (``pose-associated``), the median reprojection error over
-all detections with confidence > 0.3 (inliers or not) and per point, the frames without any
-point, for RANSAC + LM and for the plain confidence-weighted DLT; checks that the raw ``pose``
-folders (several people per frame) give the same person; and saves a 3D plot of one frame.
+Prints a table, for the associated detections (``pose-associated``), filtering off: for the default
+method, the confidence-weighted DLT (with and without the checks in time) and RANSAC with the fixed
+15 px threshold it had before issue 13, the median reprojection error over all detections
+with confidence > 0.3 (inliers or not) and per point, the points reconstructed and trusted, the
+frames without any point, and the bone-length steadiness (standard deviation over the trial of the
+8 limb-segment lengths, median and max over the segments; :mod:`spine3d.triangulation.steadiness`),
+over the trusted points; checks that the raw ``pose`` folders (several people per frame) give the
+same person; and saves a 3D plot of one frame.
 
     python experiments/triangulation_real_trial.py [--frame 50] [--out experiments/figures/balancing_frame50.png]
 """
@@ -29,6 +33,9 @@ from spine3d.skeletons import BODY_25B  # noqa: E402
 from spine3d.triangulation import triangulate  # noqa: E402
 from spine3d.data.trial import read_trial  # noqa: E402
 from spine3d.triangulation.detections import choose_person  # noqa: E402
+from spine3d.triangulation.methods import DEFAULT_METHOD, METHODS  # noqa: E402
+from spine3d.triangulation.status import trusted  # noqa: E402
+from spine3d.triangulation.steadiness import steadiness_summary  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "pose2sim_balancing"
 
@@ -71,19 +78,50 @@ def plot_frame(points: np.ndarray, rig: CameraRig, path: Path, title: str) -> No
     plt.close(fig)
 
 
+COLUMNS = (  # (label, method, options): the default method, weighted DLT with and without the checks in time
+    (f"{METHODS[DEFAULT_METHOD].label} (default)", DEFAULT_METHOD, {}),
+    (METHODS["weighted"].label, "weighted", {}),
+    (f"{METHODS['weighted'].label}, temporal: false", "weighted", {"temporal": False}),
+    (f"{METHODS['ransac'].label}, fixed 15 px threshold", "ransac", {"threshold": 15.0, "threshold_from_data": False}),
+)
+
+
+def measure(rig: CameraRig, det, method: str, **options) -> dict[str, float]:
+    """One method on the trial: reprojection errors (px), shares (%), frames, steadiness (mm), threshold (px)."""
+    res = triangulate(rig, det.points2d, det.confidence, method, **options)
+    good = trusted(res.status)
+    steady = steadiness_summary(np.where(good[..., None], res.points, np.nan), BODY_25B)
+    return {"view_error": np.nanmedian(res.view_errors[det.confidence > 0.3]),
+            "point_error": np.nanmedian(res.reprojection_error),
+            "reconstructed": 100 * np.isfinite(res.points[..., 0]).mean(), "trusted": 100 * good.mean(),
+            "lost": int((~good).all(axis=1).sum()), "steady_median": steady["median_mm"],
+            "steady_max": steady["max_mm"], "threshold": res.threshold}
+
+
+def format_table(rows: dict[str, dict[str, float]]) -> str:
+    """Markdown table, one column per method."""
+    lines = ["| | " + " | ".join(rows) + " |", "|---|" + "---|" * len(rows)]
+    for key, label, fmt in (
+            ("view_error", "median reprojection error, all detections with confidence > 0.3", "{:.2f} px"),
+            ("point_error", "median reprojection error per point (its inlier views)", "{:.2f} px"),
+            ("reconstructed", "points reconstructed", "{:.1f} %"), ("trusted", "points trusted", "{:.1f} %"),
+            ("lost", "frames without any trusted point", "{:d}"),
+            ("steady_median", "bone-length std, median of 8 limb segments", "{:.1f} mm"),
+            ("steady_max", "bone-length std, max of 8 limb segments", "{:.1f} mm"),
+            ("threshold", "RANSAC inlier threshold", "{:.1f} px")):
+        lines.append(f"| {label} | " + " | ".join(fmt.format(r[key]) if np.isfinite(r[key]) else "-"
+                                                 for r in rows.values()) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     rig = CameraRig.from_toml(args.data / "Calib.toml")
     det = choose_person(rig, read_trial(args.data / "pose-associated", rig, BODY_25B))
-    confident = det.confidence > 0.3
-    for method in ("weighted", "ransac"):
-        res = triangulate(rig, det.points2d, det.confidence, method)
-        lost = int(np.isnan(res.points[..., 0]).all(axis=1).sum())
-        print(f"{method:8s}: median reprojection error, all detections with confidence > 0.3: "
-              f"{np.nanmedian(res.view_errors[confident]):.2f} px; per point (inlier views): "
-              f"{np.nanmedian(res.reprojection_error):.2f} px; points reconstructed "
-              f"{100 * np.isfinite(res.points[..., 0]).mean():.1f}%; frames without any point: {lost}")
+    rows = {label: measure(rig, det, method, **options) for label, method, options in COLUMNS}
+    print(format_table(rows))
+    res = triangulate(rig, det.points2d, det.confidence)
     raw = choose_person(rig, read_trial(args.data / "pose", rig, BODY_25B))
     kept = (det.confidence > 0).any(axis=-1)
     print(f"raw pose/: {raw.people['frames_with_several_people']} frames with several people; chosen candidate "
@@ -92,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     ankles = points[[BODY_25B.index("LAnkle"), BODY_25B.index("RAnkle")], 2]
     print(f"frame {args.frame}: ankle heights L {ankles[0]:.2f} m, R {ankles[1]:.2f} m; head "
           f"{points[BODY_25B.index('Head'), 2]:.2f} m")
-    plot_frame(points, rig, args.out, f"Pose2Sim balancing trial, frame {args.frame} (RANSAC + LM)")
+    plot_frame(points, rig, args.out, f"Pose2Sim balancing trial, frame {args.frame} ({METHODS[res.method].label})")
     print(f"wrote {args.out}")
     return 0
 

@@ -1,13 +1,15 @@
-"""Shared fixtures: the read-only real data in ../shared/data (skipped when absent)."""
+"""Shared fixtures: the read-only real data in ../shared/data, or $SPINE3D_SHARED_DATA (a checkout that
+does not sit beside ../shared, e.g. a git worktree); tests needing it skip when it is absent."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SPINE3D_SHARED_DATA") or REPO.parent / "shared" / "data")
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from spine3d.calibration import CameraRig, h36m_rig
+from spine3d.calibration import Camera, CameraRig, h36m_rig
 
 
 def rational_rig() -> CameraRig:
@@ -37,3 +37,10 @@ def strong_rig() -> CameraRig:
 
 RIGS = {"opencv": lambda: h36m_rig("S1"), "h36m": lambda: h36m_rig("S9", model="h36m"),
         "rational-skewed": rational_rig, "strong": strong_rig, "mixed": mixed_rig}
+
+
+def ring_rig(angles_deg, radius: float = 4.0, height: float = 1.5) -> CameraRig:
+    """Distortion-free 1000x1000 px cameras (f = 1000 px) on a circle, looking at (0, 0, 1)."""
+    return CameraRig(tuple(
+        Camera.looking_at(f"cam{i}", [radius * np.cos(a), radius * np.sin(a), height], [0.0, 0.0, 1.0])
+        for i, a in enumerate(np.radians(angles_deg))))

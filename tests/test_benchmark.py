@@ -10,6 +10,7 @@ import pytest
 
 from spine3d.cli.main import main
 from spine3d.benchmark.report import FIGURES
+from spine3d.triangulation.methods import METHODS
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def test_report_has_every_table(quick_report):
                     "## Monocular lifting", "### Per action", "### Per joint", "### Sagittal spine angles",
                     "## Figures"):
         assert heading in text, heading
-    for row in ("GT 2D (oracle) | DLT", "Detected 2D | RANSAC-weighted DLT + refinement", "GT 2D (oracle) | yes",
+    for row in ("GT 2D (oracle) | DLT", f"Detected 2D | {METHODS['ransac'].label}", "GT 2D (oracle) | yes",
                 "Detected 2D | no"):
         assert row in text, row
 
@@ -33,7 +34,7 @@ def test_report_has_every_table(quick_report):
 def test_report_json_numbers_match_markdown(quick_report):
     doc = json.loads((quick_report / "report.json").read_text())
     mv = doc["multiview"]["results"]
-    oracle = mv["gt"]["RANSAC-weighted DLT + refinement"]["overall"]["mpjpe"]["full"]
+    oracle = mv["gt"][METHODS["ransac"].label]["overall"]["mpjpe"]["full"]
     assert oracle < 0.1  # exact 2D with the exact camera model: sub-0.1 mm
     detected = mv["detected"]["DLT"]["overall"]["mpjpe"]["spine"]
     assert f"{detected:.2f}" in (quick_report / "report.md").read_text()

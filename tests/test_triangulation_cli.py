@@ -19,6 +19,7 @@ from spine3d.errors import InputError
 from spine3d.formats.keypoints_npz import write_keypoints_npz
 from spine3d.formats.opensim import read_trc
 from spine3d.triangulation.config import TriangulationConfig, config_from_dict, load_config
+from spine3d.triangulation.status import trusted
 from spine3d.typed_yaml import config_path
 from spine3d.calibration.identity import pair_labels
 
@@ -99,9 +100,9 @@ def test_cli_end_to_end_with_imperfect_files(trial, caplog, capsys):
     assert fps == 60 and len(names) == J and names[0] == "Nose"
     arrays = np.load(out / "a.npz")
     np.testing.assert_allclose(points, arrays["points"], atol=1e-9, equal_nan=True)
-    ok = arrays["status"] == 0
+    ok = trusted(arrays["status"])
     assert np.isnan(points[:, 3]).all() and not ok[:, 3].any()  # never detected
-    assert ok.sum() == T * (J - 1)  # every other keypoint has >= 2 views even in the damaged frames
+    assert ok.sum() == T * (J - 1)  # every other keypoint has >= 3 views even in the damaged frames
     np.testing.assert_allclose(points[ok], truth[ok], atol=1e-4)
     assert arrays["num_views"][3, 0] == 3 and arrays["num_views"][-1, 0] == 3 and arrays["num_views"][0, 0] == 4
     with h5py.File(out / "a.h5") as f:
@@ -196,6 +197,32 @@ def test_bad_inputs_exit_2_with_one_line(trial, tmp_path, capsys):
     assert "(C=4, T, J, 2|3)" in _one_line_error(capsys, "--calib", calib, "--detections", str(tmp_path / "kp.npz"),
                                                  "--skeleton", "body25b", *common)
     assert not Path(out).exists()
+
+
+def test_trc_holds_trusted_points_unless_asked(trial, tmp_path):
+    """The nose is seen by two cameras only: nothing can check it, so it is "unverified": kept in the
+    npz with its status, empty in the TRC unless --untrusted; the report counts it."""
+    rig = _rig()
+    uv = rig.project(_truth())
+    conf = np.full((4, T, J), 0.9)
+    conf[2:, :, 0] = 0.0
+    write_keypoints_npz(tmp_path / "kp.npz", keypoints=np.concatenate([uv, conf[..., None]], axis=-1),
+                        skeleton="body25b")
+    args = ["--calib", str(trial / "Calib.toml"), "--detections", str(tmp_path / "kp.npz"), "--skeleton", "body25b",
+            "--fps", "50", "--report", str(tmp_path / "r.json")]
+    assert _run(*args, "--out", str(tmp_path / "a.trc"), str(tmp_path / "a.npz")) == 0
+    assert _run(*args, "--out", str(tmp_path / "all.trc"), "--untrusted") == 0
+    arrays = np.load(tmp_path / "a.npz")
+    names = [str(n) for n in arrays["status_names"]]
+    assert (arrays["status"][:, 0] == names.index("unverified")).all()
+    np.testing.assert_allclose(arrays["points"][:, 0], _truth()[:, 0], atol=1e-6)  # kept, flagged
+    trusted_trc, _, _ = read_trc(tmp_path / "a.trc")
+    every_trc, _, _ = read_trc(tmp_path / "all.trc")
+    assert np.isnan(trusted_trc[:, 0]).all() and np.isfinite(trusted_trc[:, 1:]).all()
+    np.testing.assert_allclose(every_trc, arrays["points"], atol=1e-5)
+    report = json.loads((tmp_path / "r.json").read_text())["summary"]
+    assert report["status_counts"]["unverified"] == T and report["trusted_share"] == pytest.approx(1 - 1 / J)
+    assert set(report["status_meanings"]) == set(names) and report["steadiness"]["median_mm"] < 1e-3
 
 
 def test_spinepose_spine_only_and_full_folders_need_no_skeleton(tmp_path):

@@ -1,9 +1,11 @@
 """Proof on real data: the Pose2Sim balancing trial (4 cameras, BODY_25B, 60 fps, 100 frames).
 
-Targets (issue 3): median reprojection error over all detections with confidence > 0.3 at most
-9 px (a plain confidence-weighted DLT gives about 13 px), no frame lost, a person standing on one
-leg, and the raw ``pose/`` folders (up to 3 candidates per frame) give the same person as the
-associated ``pose-associated/`` folders.
+Targets: the default method is no less steady than the confidence-weighted DLT of every view
+(issue 13, item 10: bone-length steadiness, the standard deviation over the trial of 8 limb-segment
+lengths, median and max; a low reprojection error is not good 3D - issue 3's target of at most 9 px,
+reached by fitting each frame's noise with small view subsets, made the 3D twice as unsteady) and
+fits the detections no worse; no frame lost; a person standing on one leg; the raw ``pose/`` folders
+(up to 3 candidates per frame) give the same person as the associated ``pose-associated/`` folders.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from spine3d.triangulation import TriangulationConfig, triangulate
 from spine3d.data.trial import read_trial
 from spine3d.triangulation.detections import choose_person
 from spine3d.triangulation.pipeline import reconstruct
+from spine3d.triangulation.steadiness import steadiness_summary
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +41,28 @@ def _confident_errors(result, detections):
     return result.view_errors[detections.confidence > 0.3]
 
 
-def test_reprojection_error_target_and_no_frame_lost(trial):
+def _steadiness(result):
+    return steadiness_summary(np.where(result.trusted[..., None], result.points, np.nan), BODY_25B)
+
+
+def test_default_is_as_steady_as_weighted_dlt_and_no_frame_lost(trial):
     rig, det, _ = trial
     recon = reconstruct(rig, det, BODY_25B, 60.0, TriangulationConfig())
     res = recon.result
-    assert np.nanmedian(_confident_errors(res, det)) <= 9.0  # every confident detection, inlier or not
-    assert np.nanmedian(res.reprojection_error) <= 9.0  # per point, over its inliers
-    reconstructed = np.isfinite(res.points[..., 0])
-    assert reconstructed.all(axis=1).sum() >= 70 and reconstructed.mean(axis=1).min() >= 0.85  # no frame lost
-    weighted = triangulate(rig, det.points2d, det.confidence, "weighted")
-    assert np.nanmedian(weighted.reprojection_error) > 11.0  # the baseline the issue quotes (~13 px)
-    assert np.nanmedian(_confident_errors(weighted, det)) > np.nanmedian(_confident_errors(res, det)) + 3.0
+    weighted = triangulate(rig, det.points2d, det.confidence, "weighted", temporal=False)  # the issue's baseline
+    ours, theirs = _steadiness(res), _steadiness(weighted)
+    assert len(ours["per_segment_mm"]) == 8
+    assert ours["median_mm"] <= theirs["median_mm"] and ours["max_mm"] <= theirs["max_mm"]
+    checked = _steadiness(triangulate(rig, det.points2d, det.confidence, "weighted"))  # with the temporal checks
+    assert ours["median_mm"] <= checked["median_mm"] + 0.05
+    # the RANSAC-weighted DLT that #3 tuned for the reprojection error: a fixed 15 px threshold
+    subsets = _steadiness(triangulate(rig, det.points2d, det.confidence, threshold=15.0, threshold_from_data=False))
+    assert subsets["median_mm"] > 1.3 * ours["median_mm"]
+    assert np.nanmedian(_confident_errors(res, det)) <= np.nanmedian(_confident_errors(weighted, det))
+    assert 30.0 < res.threshold < 100.0  # px: the detector's own noise (sigma ~14 px), not a fixed small value
+    kept = recon.trusted
+    assert kept.any(axis=1).all() and kept[:, 5:].all(axis=1).sum() >= 95  # no frame lost; the body (not the
+    # face, seen by two cameras only) trusted in nearly every frame
 
 
 def test_a_person_standing_on_one_leg(trial):

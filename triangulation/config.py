@@ -23,16 +23,38 @@ class TriangulationOptions:
     Attributes:
         confidence_threshold: detector confidence (0-1) below which a view never votes.
         min_views: views a point needs (fewer -> NaN, status "too_few_views").
-        threshold: px, reprojection error below which a view is a RANSAC inlier.
-        min_ray_angle: deg, pair hypotheses whose two rays are closer than this to parallel (or
-            anti-parallel, cameras facing each other) are ill-conditioned and never win.
+        threshold: px, reprojection error below which a view is a RANSAC inlier; with
+            ``threshold_from_data`` the smallest such threshold (see :mod:`.noise`).
+        threshold_from_data: RANSAC's threshold is ``noise_factor`` x the detector noise measured
+            on the data's own residuals (never below ``threshold``); False: ``threshold`` as given.
+        noise_factor: outliers lie beyond this many noise scales: RANSAC's inlier threshold in units
+            of the measured pixel noise sigma (px per image axis), and each series' tolerance in
+            time in units of its own scale of deviations (see ``temporal_tolerance``).
+        min_ray_angle: deg, every method: a point whose rays have an effective triangulation angle
+            below this is "ill_conditioned" (:mod:`.checks`); RANSAC: pair hypotheses whose two
+            rays are closer than this to parallel (or anti-parallel, cameras facing each other)
+            never win.
         max_pair_views: pair hypotheses come from all pairs of at most this many views per point
             (all pairs when C <= max_pair_views, else a random subset of views per point).
         rival_distance: thresholds; a 2-view consensus is "ambiguous" (NaN) when another 2-view
             set agrees on a point at least this far (in the winner's views); 0 = never.
         local_optimization: rounds of "re-select inliers against the refit, refit again".
-        refine: Levenberg-Marquardt refinement of the reprojection error on the inliers.
+        refine: Levenberg-Marquardt refinement of the pixel reprojection error on the inliers (the
+            maximum-likelihood point for pixel noise of constant size); off: the confidence-weighted
+            DLT of the inliers, whose error is the pixel error times depth / focal length, i.e.
+            the likelihood of detector noise proportional to the person's size in the image
+            (steadier on the real trial, see README).
         refine_iterations: LM iterations (each never increases the weighted error).
+        temporal: a batch of at least two axes is a sequence (first axis: frames): stable view
+            sets over time and the temporal check of 2-view points (:mod:`.temporal`).
+        stable_factor: RANSAC, temporal: a view its neighbours in time keep comes back when its
+            error is below this many inlier thresholds.
+        temporal_window: frames, how far (each side) a trusted neighbour may be to check a 2-view point.
+        temporal_tolerance: m, the smallest tolerance in time: an unverified point farther than
+            its series' tolerance (max(this, noise_factor x the series' own scale of deviations from
+            its neighbours' path), :func:`spine3d.triangulation.temporal.tolerances`) from its
+            trusted neighbours' path is a "temporal_outlier", closer "verified_in_time"; RANSAC's
+            ok points farther are spikes.
         seed: random seed of the view sampling (only used when C > max_pair_views).
         compiled: run "dlt" and "weighted" through the compiled kernel (:mod:`spine3d.triangulation.kernel`,
             same results as the numpy path to rounding; README's triangulation table measures both); False: the numpy
@@ -44,13 +66,19 @@ class TriangulationOptions:
 
     confidence_threshold: float = 0.3
     min_views: int = 2
-    threshold: float = 15.0
-    min_ray_angle: float = 3.0
+    threshold: float = 5.0
+    threshold_from_data: bool = True
+    noise_factor: float = 4.0
+    min_ray_angle: float = 10.0
     max_pair_views: int = 8
     rival_distance: float = 10.0
     local_optimization: int = 1
-    refine: bool = True
+    refine: bool = False
     refine_iterations: int = 3
+    temporal: bool = True
+    stable_factor: float = 2.0
+    temporal_window: int = 3
+    temporal_tolerance: float = 0.05
     seed: int = 0
     compiled: bool = True
     chunk_size: int = 8192
@@ -62,6 +90,10 @@ class TriangulationOptions:
             (0.0 <= self.confidence_threshold <= 1.0, "confidence_threshold must be in [0, 1]"),
             (self.min_views >= 2, "min_views must be at least 2"),
             (self.threshold > 0, "threshold must be positive (px)"),
+            (self.noise_factor > 0, "noise_factor must be positive (noise sigmas)"),
+            (self.stable_factor >= 1.0, "stable_factor must be >= 1 (inlier thresholds)"),
+            (self.temporal_window >= 1, "temporal_window must be >= 1 (frames)"),
+            (self.temporal_tolerance > 0, "temporal_tolerance must be positive (m)"),
             (0.0 <= self.min_ray_angle < 90.0, "min_ray_angle must be in [0, 90) degrees"),
             (self.max_pair_views >= 2, "max_pair_views must be at least 2"),
             (self.rival_distance >= 0, "rival_distance must be >= 0 (thresholds)"),

@@ -6,6 +6,10 @@ thread, see :data:`spine3d.calibration.dlt.SINGLE_THREAD_WORK`). "dlt" and "weig
 compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else, like
 "ransac", through the numpy solvers. Nothing loops over frames, joints or points in Python: the
 only Python loops are over chunks, cameras, camera pairs and iterations.
+
+Around the chunks: RANSAC's inlier threshold is measured first on a sample of the points
+(:mod:`.noise`), and for sequences (a batch shape (T, J, ...)) a temporal pass follows
+(:mod:`.temporal`): stable view sets over time (RANSAC) and the temporal check of 2-view points.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from spine3d.errors import InputError
 from spine3d.triangulation.config import TriangulationOptions
 from spine3d.triangulation.methods import DEFAULT_METHOD, METHODS, Method
 from spine3d.calibration.dlt import dlt, view_normal_matrices
-from spine3d.triangulation.ransac import consensus, refit
+from spine3d.triangulation.checks import point_status
+from spine3d.triangulation.noise import inlier_threshold
+from spine3d.triangulation.ransac import consensus, fit_inliers, refit, unchecked_views
 from spine3d.triangulation.refine import refine
 from spine3d.triangulation.reprojection import pixel_errors
-from spine3d.triangulation.status import AMBIGUOUS, DEGENERATE, NO_CONSENSUS, OK, STATUS_NAMES, TOO_FEW_VIEWS
+from spine3d.triangulation.status import STATUS_NAMES, kept, trusted
+from spine3d.triangulation.temporal import stable_view_sets, verify_in_time
 from spine3d.calibration.views import RigConstants, prepare_views, rig_constants
 
 _ALLOCATOR_BLOCK = 16 * 2 ** 20  # bytes; see _raise_allocator_thresholds
@@ -41,15 +48,15 @@ class Triangulation:
         inliers: (C, *B) bool, the views each point was fitted to.
         reprojection_error: (*B,) px, mean over the inlier views of the exact reprojection error.
         num_views: (*B,) int, number of inlier views.
-        status: (*B,) uint8 index into :data:`STATUS_NAMES`: ok, too_few_views (fewer usable
-            views than ``min_views``), no_consensus (RANSAC found no valid agreeing set),
-            degenerate (the linear system has no finite solution), ambiguous (RANSAC: only two
-            views agree, and another pair agrees on a clearly different point).
+        status: (*B,) uint8 index into :data:`STATUS_NAMES` (:data:`~.status.STATUSES` says what
+            each means, which keep their point and which are trusted).
         view_errors: (C, *B) px, exact reprojection error of every observed view (inlier or not,
             whatever its confidence); NaN where the view or the point is missing.
         method: the method used.
         options: the options used.
         camera_names: (C,) names of the cameras.
+        threshold: px, RANSAC's inlier threshold as used (measured from the data unless
+            ``threshold_from_data`` is off); NaN for the linear methods.
     """
 
     points: np.ndarray
@@ -61,6 +68,12 @@ class Triangulation:
     method: str
     options: TriangulationOptions
     camera_names: tuple[str, ...]
+    threshold: float = float("nan")
+
+    @property
+    def trusted(self) -> np.ndarray:
+        """(*B,) bool: points with a trusted status (the ones a TRC file gets by default)."""
+        return trusted(self.status)
 
     def status_counts(self) -> dict[str, int]:
         """Number of points per status name."""
@@ -87,6 +100,9 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
             confidence-weighted refit on the inliers, optional Levenberg-Marquardt refinement).
         **options: fields of :class:`TriangulationOptions` (e.g. ``threshold=15.0``, ``refine=False``).
 
+    With a batch of at least two axes and ``temporal`` on, the first axis is time (frames): see
+    :mod:`spine3d.triangulation.temporal`.
+
     Returns:
         :class:`Triangulation` with points (*B, 3) m world, inliers (C, *B), reprojection_error
         (*B,) px, num_views (*B,), status (*B,).
@@ -98,6 +114,10 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
     const = rig_constants(rig)
     n = uv.shape[1]
     _raise_allocator_thresholds()
+    threshold = float("nan")
+    if METHODS[method].robust:
+        _check_values(uv, conf)
+        threshold = inlier_threshold(partial(solve_chunk, const, method=method, opts=opts), uv, conf, opts)
     # every entry is written by exactly one chunk; points are stored (n, 3), the output layout
     out = {"points": np.empty((n, 3)), "inliers": np.empty((len(rig), n), bool),
            "reprojection_error": np.empty(n), "num_views": np.empty(n, np.int64),
@@ -116,7 +136,7 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
         sl = slice(starts[index], min(starts[index] + opts.chunk_size, n))
         if kernel is None:
             _check_values(uv[:, sl], conf[:, sl])
-            store(sl, solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start))
+            store(sl, solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start, threshold))
         else:
             todo, invalid = kernel(uv, conf, sl.start, sl.stop, out)
             if invalid:  # the kernel counts what _check_values rejects; it names the problem
@@ -126,43 +146,93 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
         return sl.stop - sl.start
 
     _run(work, len(starts), n, opts)
+    if opts.temporal and len(batch) >= 2:
+        _temporal_pass(const, uv, conf, method, opts, threshold, out, batch, store)
     return Triangulation(
         points=out["points"].reshape(*batch, 3), inliers=out["inliers"].reshape(len(rig), *batch),
         reprojection_error=out["reprojection_error"].reshape(batch), num_views=out["num_views"].reshape(batch),
         status=out["status"].reshape(batch), view_errors=out["view_errors"].reshape(len(rig), *batch),
-        method=method, options=opts, camera_names=tuple(rig.names))
+        method=method, options=opts, camera_names=tuple(rig.names), threshold=threshold)
 
 
 def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: Method, opts: TriangulationOptions,
-                first_index: int = 0) -> dict[str, np.ndarray]:
+                first_index: int = 0, threshold: float | None = None,
+                inliers: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Triangulate one chunk: uv (C, n, 2) px, conf (C, n) -> output arrays with a trailing n axis.
 
-    ``first_index`` is the global index of the chunk's first point (seeds RANSAC's view sampling).
+    Args:
+        first_index: global index of the chunk's first point (seeds RANSAC's view sampling).
+        threshold: px, RANSAC's inlier threshold (None: ``opts.threshold``).
+        inliers: (C, n) bool, RANSAC only: fit these views (the usable ones among them) instead of
+            searching for a consensus (the temporal pass's stable view sets).
     """
     spec = METHODS[method]
+    threshold = opts.threshold if threshold is None else threshold
     views = prepare_views(const, uv, conf, opts.confidence_threshold, whiten=spec.robust)
     available = views.usable.sum(axis=0)
-    if spec.robust:
+    ambiguous = unchecked = None
+    if not spec.robust:
+        weight = views.usable if spec.weights == "unit" else views.confidence
+        points = dlt(const, views.x, views.y, weight)
+        inliers = views.usable
+    else:
         normals = view_normal_matrices(const, views.x, views.y, views.confidence)
-        points, inliers, ambiguous = consensus(const, views, normals, opts.threshold, opts.min_ray_angle,
-                                               opts.max_pair_views, opts.seed, first_index, opts.rival_distance)
-        points, inliers = refit(const, views, normals, points, inliers, opts.threshold, opts.local_optimization)
+        if inliers is None:
+            points, inliers, ambiguous = consensus(const, views, normals, threshold, opts.min_ray_angle,
+                                                   opts.max_pair_views, opts.seed, first_index, opts.rival_distance)
+            points, inliers = refit(const, views, normals, points, inliers, threshold, opts.local_optimization)
+        else:
+            inliers, ambiguous = inliers & views.usable, np.zeros(uv.shape[1], dtype=bool)
+            points = fit_inliers(const, normals, inliers)
+        unchecked = unchecked_views(const, views, normals, inliers, threshold)
         if opts.refine and opts.refine_iterations:
             points = refine(const, views, points, inliers, opts.refine_iterations)
-        num_views = inliers.sum(axis=0)
-    else:
-        points = dlt(const, views.x, views.y, views.usable if spec.weights == "unit" else views.confidence)
-        inliers, num_views, ambiguous = views.usable, available, None
-    status = _status(available >= opts.min_views, num_views >= opts.min_views, ambiguous, points)
-    ok = status == OK
-    np.copyto(points, np.nan, where=~ok)
-    inliers = inliers & ok
+        weight = np.where(inliers, views.confidence, 0.0)
+    status = point_status(const, views, points, weight, available, ambiguous, opts.min_views, opts.min_ray_angle,
+                          unchecked)
+    return outputs(const, uv, points, inliers, status)
+
+
+def outputs(const: RigConstants, uv: np.ndarray, points: np.ndarray, inliers: np.ndarray,
+            status: np.ndarray) -> dict[str, np.ndarray]:
+    """The output arrays of n points: solved points (3, n) m, their views (C, n) bool and status (n,)
+    -> points NaN and no inliers where the status keeps no point, exact errors of every view."""
+    keep = kept(status)
+    np.copyto(points, np.nan, where=~keep)
+    inliers = inliers & keep
     view_errors = pixel_errors(const, points, uv)
-    num_views = np.where(ok, num_views, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):  # no inlier (status not ok): 0 / 0 = NaN
+    num_views = inliers.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no inlier (point not kept): 0 / 0 = NaN
         mean_error = np.where(inliers, view_errors, 0.0).sum(axis=0) / num_views
     return {"points": points, "inliers": inliers, "reprojection_error": mean_error,
             "num_views": num_views, "status": status, "view_errors": view_errors}
+
+
+def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: Method, opts: TriangulationOptions,
+                   threshold: float, out: dict[str, np.ndarray], batch: tuple[int, ...], store) -> None:
+    """Stable view sets (RANSAC: re-solve the points whose set changes), then the checks in time
+    (:func:`spine3d.triangulation.temporal.verify_in_time`); ``out`` holds the flat outputs
+    (N = prod(batch)) and is updated in place."""
+    cams = uv.shape[0]
+    if METHODS[method].robust:
+        usable = (conf >= opts.confidence_threshold) & (conf > 0)  # as in prepare_views
+        stable = stable_view_sets(out["inliers"].reshape(cams, *batch), out["view_errors"].reshape(cams, *batch),
+                                  usable.reshape(cams, *batch), kept(out["status"]).reshape(batch),
+                                  opts.stable_factor * threshold)
+        changed = np.flatnonzero((stable.reshape(cams, -1) != out["inliers"]).any(axis=0))
+        if changed.size:
+            new = solve_chunk(const, uv[:, changed], conf[:, changed], method, opts,
+                              inliers=stable.reshape(cams, -1)[:, changed])
+            # a stable set must still be a consensus: every view of it within the threshold of its refit
+            fits = ~(new["inliers"] & ~(new["view_errors"] <= threshold)).any(axis=0) & kept(new["status"])
+            store(changed[fits], {k: v[..., fits] for k, v in new.items()})
+    status = verify_in_time(out["points"].reshape(*batch, 3), out["status"].reshape(batch), opts.temporal_window,
+                            opts.temporal_tolerance, opts.noise_factor, spikes=METHODS[method].robust).reshape(-1)
+    rejected = np.flatnonzero((status != out["status"]) & ~kept(status))
+    out["status"][...] = status
+    if rejected.size:  # temporal outliers lose their point; verified points keep theirs
+        store(rejected, outputs(const, uv[:, rejected], out["points"][rejected].T.copy(),
+                                out["inliers"][:, rejected], status[rejected]))
 
 
 def _linear_kernel(const: RigConstants, method: Method, opts: TriangulationOptions) -> Callable[..., Any] | None:
@@ -178,17 +248,7 @@ def _linear_kernel(const: RigConstants, method: Method, opts: TriangulationOptio
     if kc is None:
         return None
     return partial(solve_linear, kc, weighted=spec.weights == "confidence", threshold=opts.confidence_threshold,
-                   min_views=opts.min_views)
-
-
-def _status(enough: np.ndarray, agreeing: np.ndarray, ambiguous: np.ndarray | None, points: np.ndarray) -> np.ndarray:
-    """(n,) uint8 status, first cause first: too few usable views, too few agreeing, ambiguous, degenerate."""
-    status = np.where(np.isfinite(points).all(axis=0), OK, DEGENERATE).astype(np.uint8)
-    if ambiguous is not None:
-        status[ambiguous] = AMBIGUOUS
-    status[~agreeing] = NO_CONSENSUS
-    status[~enough] = TOO_FEW_VIEWS
-    return status
+                   min_views=opts.min_views, min_ray_angle=opts.min_ray_angle)
 
 
 @cache

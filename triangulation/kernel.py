@@ -14,8 +14,10 @@ path stays the reference (``TriangulationOptions.compiled = False``); the tests 
 3. usable views and the summed normal matrix, here from the DLT rows w (x P3 - P1), w (y P3 - P2)
    (:func:`dlt.view_normal_matrices` expands the same matrices in per-view features);
 4. the linear-LS point adj(M) e_4 (:func:`dlt.last_adjugate_column`, :func:`dlt.solve_normal`);
-5. status, exact reprojection errors with the full camera model and their inlier mean
-   (:func:`core.solve_chunk`, :func:`reprojection.pixel_errors`).
+5. cheirality and the ray conditioning test on M's 3x3 block (:func:`checks.point_status`, same
+   polynomial), status;
+6. exact reprojection errors with the full camera model and their inlier mean
+   (:func:`core.outputs`, :func:`reprojection.pixel_errors`).
 
 Rounding differs from the numpy path in the last bits (reciprocals instead of divisions, fused
 multiply-adds, another summation order), never in a mask or a status in the tests.
@@ -35,7 +37,8 @@ from spine3d.calibration.dlt import _AT_INFINITY, POWER_STEPS
 from spine3d.calibration.lens.compiled import (CX, CY, FX, FY, MODEL, RATIONAL, SKEW, distorted, finite, inline, jit,
                                                lens_table, supported, undistort_pixels)
 from spine3d.calibration.views import RigConstants
-from spine3d.triangulation.status import DEGENERATE, OK, TOO_FEW_VIEWS
+from spine3d.triangulation.status import (BEHIND_CAMERA, DEGENERATE, ILL_CONDITIONED, OK, TOO_FEW_VIEWS,
+                                          UNVERIFIED)
 
 _AT_INFINITY2 = _AT_INFINITY ** 2
 
@@ -76,7 +79,7 @@ def kernel_constants(const: RigConstants) -> KernelConstants | None:
 
 def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: int, stop: int,
                  out: dict[str, np.ndarray], *, weighted: bool, threshold: float,
-                 min_views: int) -> tuple[np.ndarray, bool]:
+                 min_views: int, min_ray_angle: float) -> tuple[np.ndarray, bool]:
     """Linear triangulation of points ``start:stop``, written into ``out`` (the arrays of
     :func:`spine3d.triangulation.triangulate`: points (N, 3), inliers (C, N), reprojection_error (N,),
     num_views (N,), status (N,), view_errors (C, N)).
@@ -88,6 +91,7 @@ def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: i
         weighted: confidence weights ("weighted") instead of unit weights ("dlt").
         threshold: minimum confidence of a usable view (0: any positive confidence).
         min_views: usable views a point needs.
+        min_ray_angle: deg, effective triangulation angle below which a point is ill-conditioned.
 
     Returns:
         (k,) int64 indices of the points whose undistortion failed its check somewhere (their
@@ -99,9 +103,11 @@ def solve_linear(kc: KernelConstants, uv: np.ndarray, conf: np.ndarray, start: i
     invalid = np.zeros(1, dtype=np.int64)
     if not out["points"].flags.c_contiguous:
         raise ValueError("out['points'] must be C-contiguous (written through a flat view)")
-    _linear(uv.reshape(uv.shape[0], -1), conf, weighted, threshold, min_views, start, stop, kc.intrinsics, kc.lens,
-            kc.inverse, kc.projection, kc.pose, kc.center, kc.scale, out["points"].reshape(-1), out["inliers"],
-            out["reprojection_error"], out["num_views"], out["status"], out["view_errors"], repair, invalid)
+    sin2 = float(np.sin(np.radians(min_ray_angle) / 2.0) ** 2)  # as in checks.ill_conditioned
+    _linear(uv.reshape(uv.shape[0], -1), conf, weighted, threshold, min_views, sin2, start, stop, kc.intrinsics,
+            kc.lens, kc.inverse, kc.projection, kc.pose, kc.center, kc.scale, out["points"].reshape(-1),
+            out["inliers"], out["reprojection_error"], out["num_views"], out["status"], out["view_errors"], repair,
+            invalid)
     return np.flatnonzero(repair) + start, bool(invalid[0])
 
 
@@ -109,8 +115,8 @@ _BLOCK = 256  # points per pass of the kernel's stages (their temporaries stay i
 
 
 @jit
-def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, lens, inverse, projection, pose,
-            center, scale, points, inliers, mean_error, num_views, status, view_errors, repair, invalid):
+def _linear(uv, conf, weighted, threshold, min_views, sin2, start, stop, intrinsics, lens, inverse, projection,
+            pose, center, scale, points, inliers, mean_error, num_views, status, view_errors, repair, invalid):
     """Stages over blocks of points; each stage is a branch-free loop over the block (SIMD).
 
     uv (C, 2 N) and points (3 N,) are flat: constant-stride element access, which vectorises.
@@ -120,19 +126,25 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
     x, y = np.empty((cams, _BLOCK)), np.empty((cams, _BLOCK))
     usable = np.empty((cams, _BLOCK), dtype=np.bool_)
     m, p, count = np.empty((10, _BLOCK)), np.empty((3, _BLOCK)), np.empty(_BLOCK, dtype=np.int64)
+    w2sum, behind = np.empty(_BLOCK), np.empty(_BLOCK, dtype=np.bool_)
     for first in range(start, stop, _BLOCK):  # compiled loop over blocks of points
         n = min(_BLOCK, stop - first)
         block = slice(first, first + n)
         bad = repair[first - start:first - start + n]  # zeros on entry; set where an undistortion check fails
         m[:, :n] = 0.0
+        w2sum[:n] = 0.0
         count[:n] = 0
+        behind[:n] = False
         for c in range(cams):  # loop over cameras: undistortion, normal matrices
             invalid[0] += undistort_pixels(uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], inverse[c], x[c],
                                      y[c], bad)
             invalid[0] += _accumulate(conf[c, block], weighted, threshold, projection[c], x[c], y[c], usable[c],
-                                      count, m)
+                                      count, m, w2sum)
         _solve(m, center, scale, p, n)
-        _finish(p, count, min_views, points[3 * first:3 * (first + n)], num_views[block], status[block])
+        for c in range(cams):  # loop over cameras: cheirality of the views used
+            _behind(p, usable[c], pose[c], behind, n)
+        _finish(p, count, m, w2sum, behind, min_views, sin2, points[3 * first:3 * (first + n)], num_views[block],
+                status[block])
         mean_error[block] = 0.0
         for c in range(cams):  # loop over cameras: exact reprojection errors
             _pixel_errors(p, uv[c, 2 * first:2 * (first + n)], intrinsics[c], lens[c], pose[c], view_errors[c, block])
@@ -141,17 +153,38 @@ def _linear(uv, conf, weighted, threshold, min_views, start, stop, intrinsics, l
 
 
 @jit
-def _finish(p, count, min_views, points, num_views, status):
-    """Status, views used, output points (flat (3 n,)) of a block (core.solve_chunk's rules);
-    points with no valid solution become NaN in p too."""
+def _behind(p, usable, pose, behind, n):
+    """behind (n,) |= the point p (3, n) lies on or behind this camera (z <= 0) and the view is used."""
+    r20, r21, r22, t2 = pose[2, 0], pose[2, 1], pose[2, 2], pose[2, 3]
+    for i in range(n):
+        z = r20 * p[0, i] + r21 * p[1, i] + r22 * p[2, i] + t2
+        behind[i] |= usable[i] & (z <= 0.0)
+
+
+@jit
+def _finish(p, count, m, w2sum, behind, min_views, sin2, points, num_views, status):
+    """Status, views used, output points (flat (3 n,)) of a block (checks.point_status's rules and
+    order); points whose status keeps none become NaN in p too. The ray block G is M's upper-left
+    3x3 (m00 m01 m02 m11 m12 m22), w2sum (n,) the sum of the squared row weights."""
     for i in range(num_views.shape[0]):
-        enough = count[i] >= min_views
+        views = count[i]
         solved = finite(p[0, i]) & finite(p[1, i]) & finite(p[2, i])
-        status[i] = (OK if solved else DEGENERATE) if enough else TOO_FEW_VIEWS
-        good = enough & solved
-        num_views[i] = count[i] if good else 0
+        g00, g01, g02, g11, g12, g22 = m[0, i], m[1, i], m[2, i], m[4, i], m[5, i], m[7, i]
+        s = w2sum[i] * sin2  # checks.ill_conditioned: the characteristic polynomial of G at s
+        trace = g00 + g11 + g22
+        e2 = g00 * g11 + g00 * g22 + g11 * g22 - g01 * g01 - g02 * g02 - g12 * g12
+        det = g00 * (g11 * g22 - g12 * g12) - g01 * (g01 * g22 - g12 * g02) + g02 * (g01 * g12 - g11 * g02)
+        ill = ((s - trace) * s + e2) * s - det > 0.0
+        code = UNVERIFIED if views == 2 else OK
+        code = ILL_CONDITIONED if ill else code
+        code = BEHIND_CAMERA if behind[i] else code
+        code = code if solved else DEGENERATE
+        code = code if views >= min_views else TOO_FEW_VIEWS
+        status[i] = code
+        keep = (code == OK) | (code == UNVERIFIED) | (code == ILL_CONDITIONED)  # status.KEPT
+        num_views[i] = views if keep else 0
         for a in range(3):  # unrolled by the compiler
-            p[a, i] = p[a, i] if good else np.nan
+            p[a, i] = p[a, i] if keep else np.nan
             points[3 * i + a] = p[a, i]
 
 
@@ -172,9 +205,10 @@ def _divide(total, num_views):
 
 
 @jit
-def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m):
-    """One camera's usable mask (n,), counted in ``count`` (n,), and its DLT normal matrices added to
-    m (10, n). Returns the number of rejected confidences (negative or not finite).
+def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m, w2sum):
+    """One camera's usable mask (n,), counted in ``count`` (n,), its DLT normal matrices added to
+    m (10, n) and its squared row weights to w2sum (n,). Returns the number of rejected
+    confidences (negative or not finite).
 
     The rows r1 = w (x P3 - P1), r2 = w (y P3 - P2) and m += r1 r1^T + r2 r2^T: the matrices of
     :func:`dlt.view_normal_matrices` (which expands them in per-view features) with fewer operations.
@@ -190,6 +224,7 @@ def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m):
         usable[i] = ok
         count[i] += ok
         w = (w if weighted else 1.0) if ok else 0.0
+        w2sum[i] += w * w
         xi = x[i] if ok else 0.0
         yi = y[i] if ok else 0.0
         r0, r1, r2, r3 = w * (xi * c0 - a0), w * (xi * c1 - a1), w * (xi * c2 - a2), w * (xi * c3 - a3)

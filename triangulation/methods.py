@@ -37,8 +37,9 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
     MethodSpec("dlt", "DLT", "linear triangulation (DLT) of every usable view, unit weights", "unit", False),
     MethodSpec("weighted", "Weighted DLT", "DLT of every usable view weighted by the detector's confidence",
                "confidence", False),
-    MethodSpec("ransac", "RANSAC-weighted DLT + refinement",
-               "RANSAC over camera pairs, confidence-weighted refit on the inliers, Levenberg-Marquardt refinement",
+    MethodSpec("ransac", "RANSAC-weighted DLT",
+               "RANSAC over camera pairs with an inlier threshold measured from the data's noise, confidence-weighted "
+               "DLT of the inliers (Levenberg-Marquardt refinement with refine: true), checks in time for sequences",
                "confidence", True),
 )}
 

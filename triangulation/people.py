@@ -128,7 +128,8 @@ def rescore(rig: CameraRig, people: np.ndarray, chosen: np.ndarray, usable: np.n
     """
     picked = np.take_along_axis(people, np.maximum(chosen, 0)[:, :, None, None, None], axis=2)[:, :, 0]
     conf = np.where(chosen[..., None] >= 0, picked[..., 2], 0.0)
-    points = triangulate(rig, picked[..., :2], conf, "ransac", refine=False, num_threads=1).points
+    # every kept point, trusted or not, each frame on its own: this judges candidates, it is no output
+    points = triangulate(rig, picked[..., :2], conf, "ransac", refine=False, temporal=False, num_threads=1).points
     errors = candidate_errors(rig, points, people[..., :2], usable, min_keypoints)
     err, pick = errors.min(axis=-1), errors.argmin(axis=-1)
     return np.where(err < threshold, pick, -1)

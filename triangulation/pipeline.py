@@ -27,7 +27,9 @@ class Reconstruction:
 
     Attributes:
         result: the raw triangulation.
-        points: (T, J, 3) m world, after the optional gap filling and low-pass filter.
+        points: (T, J, 3) m world: the trusted points after the optional gap filling and low-pass
+            filter (which only ever start from trusted points), and the untrusted points the
+            triangulation keeps, as they are (flagged by ``result.status``).
         filled: (T, J) bool, points created by gap filling.
         detections: the 2D input.
         skeleton: keypoint layout.
@@ -43,19 +45,27 @@ class Reconstruction:
     fps: float
     config: TriangulationConfig
 
+    @property
+    def trusted(self) -> np.ndarray:
+        """(T, J) bool: trusted points (:data:`spine3d.triangulation.status.TRUSTED`) and gap-filled ones."""
+        return self.result.trusted | self.filled
+
 
 def reconstruct(rig: CameraRig, detections: Detections, skeleton: Skeleton, fps: float,
                 config: TriangulationConfig, progress: bool = False) -> Reconstruction:
-    """Triangulate detections with ``config`` and apply its temporal post-processing."""
+    """Triangulate detections with ``config`` and apply its temporal post-processing to the trusted
+    points (untrusted ones are gaps to it; where nothing replaces them they stay as triangulated)."""
     if not fps > 0:
         raise InputError(f"--fps must be positive, got {fps}")
     options = asdict(replace(config.triangulation, progress=progress))
     result = triangulate(rig, detections.points2d, detections.confidence, config.method, **options)
-    points, filled = result.points, np.zeros(result.points.shape[:-1], dtype=bool)
+    points = np.where(result.trusted[..., None], result.points, np.nan)
+    filled = np.zeros(result.points.shape[:-1], dtype=bool)
     if config.filter.gap_fill:
         points, filled = fill_gaps(points, config.filter.max_gap)
     if config.filter.lowpass:
         points = lowpass(points, fps, config.filter.cutoff, config.filter.order)
+    points = np.where(np.isnan(points), result.points, points)
     return Reconstruction(result, points, filled, detections, skeleton, fps, config)
 
 
@@ -68,11 +78,13 @@ def check_output_paths(paths: list[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def write_outputs(recon: Reconstruction, paths: list[str | os.PathLike]) -> list[Path]:
-    """Write the reconstruction to each path, by suffix: TRC (points only), npz or HDF5 (everything),
-    in the one 3D-result schema (:mod:`spine3d.formats.results3d`)."""
+def write_outputs(recon: Reconstruction, paths: list[str | os.PathLike], untrusted: bool = False) -> list[Path]:
+    """Write the reconstruction to each path, by suffix: TRC (the trusted and gap-filled points; every
+    kept point with ``untrusted``), npz or HDF5 (everything, with each point's status), in the one
+    3D-result schema (:mod:`spine3d.formats.results3d`)."""
     result = as_result3d(recon)
-    return [write_result3d(path, result) for path in check_output_paths(paths)]
+    keep = None if untrusted else recon.trusted
+    return [write_result3d(path, result, keep=keep) for path in check_output_paths(paths)]
 
 
 def as_result3d(recon: Reconstruction) -> Result3D:

@@ -101,10 +101,9 @@ def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold:
     Returns:
         points: (3, n) m, the winning hypothesis (NaN where none is valid).
         inliers: (C, n) bool, its inlier views (all False where none is valid).
-        ambiguous: (n,) bool, the winner has only 2 inliers and another valid 2-inlier hypothesis
-            reprojects more than ``rival_distance`` thresholds away in one of the winner's views:
-            two views agreeing by chance (an outlier on the epipolar line of an inlier) cannot be
-            told from the true pair, so no answer is given.
+        ambiguous: (n,) bool, the winner has a rival (:func:`rivals`): views agreeing by chance
+            (an outlier on the epipolar line of an inlier) cannot be told from the true ones, so
+            no answer is given.
     """
     thr2 = threshold * threshold
     max_cos2 = np.cos(np.radians(min_ray_angle)) ** 2
@@ -133,19 +132,47 @@ def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold:
     found = np.isfinite(keys.max(axis=0))
     points = np.where(found, np.take_along_axis(np.stack(all_points), best[None, None], axis=0)[0], np.nan)
     inliers = np.take_along_axis(all_inliers, best[None, None], axis=0)[0] & found
-    # a rival: another valid 2-view set whose point lies far (> rival_distance thresholds) from the
-    # winner's views, not a near-duplicate of the same point that a noisy view just missed
-    far = ~(np.where(inliers, all_err2, 0.0) <= (rival_distance * threshold) ** 2).all(axis=1)  # (P, n)
-    rival = np.isfinite(keys) & (all_inliers.sum(axis=1) == 2) & far
-    ambiguous = found & (inliers.sum(axis=0) == 2) & rival.any(axis=0) & (rival_distance > 0)
-    return points, inliers, ambiguous
+    return points, inliers, rivals(keys, all_inliers, all_err2, inliers, found, threshold, rival_distance)
+
+
+def rivals(keys: np.ndarray, all_inliers: np.ndarray, all_err2: np.ndarray, inliers: np.ndarray, found: np.ndarray,
+           threshold: float, rival_distance: float) -> np.ndarray:
+    """(n,) bool: the winning consensus has a rival, so the point is ambiguous.
+
+    Args:
+        keys: (P, n) hypothesis scores (-inf: invalid); all_inliers: (P, C, n) their inliers;
+            all_err2: (P, C, n) px^2 the squared error of each hypothesis' point in every view.
+        inliers: (C, n) the winner's inliers; found: (n,) a winner exists.
+        threshold: px; rival_distance: thresholds (0: never ambiguous).
+
+    A 2-view winner's rival is another valid 2-view set whose point lies far (> rival_distance
+    thresholds in one of the winner's views) - not a near-duplicate of the same point that a noisy
+    view just missed. A winner of 3 or more views has a rival when another valid hypothesis has as
+    many inliers, a different set, and a point more than twice the threshold away in one of the
+    winner's views: an outlier consistent with two inliers (along their poorly constrained
+    direction) ties with the true third view, and the tie cannot be told apart (a rival within
+    twice the threshold is the same point seen through the noise of a view near the threshold).
+    """
+    counts = all_inliers.sum(axis=1)  # (P, n)
+    count = inliers.sum(axis=0)
+    winner_err2 = np.where(inliers, all_err2, 0.0)  # the hypotheses' points seen in the winner's views
+    far = ~(winner_err2 <= (rival_distance * threshold) ** 2).all(axis=1)  # (P, n); NaN compares False
+    outside = ~(winner_err2 <= 4.0 * threshold * threshold).all(axis=1)  # beyond twice the threshold
+    different = (all_inliers != inliers[None]).any(axis=1)
+    valid = np.isfinite(keys)
+    pair_rival = valid & (counts == 2) & far & (count == 2)
+    tie_rival = valid & (counts == count) & different & outside & (count >= 3)
+    return found & (pair_rival | tie_rival).any(axis=0) & (rival_distance > 0)
 
 
 def refit(const: RigConstants, views: Views, normals: np.ndarray, points: np.ndarray, inliers: np.ndarray,
           threshold: float, rounds: int) -> tuple[np.ndarray, np.ndarray]:
     """Confidence-weighted DLT on the inliers, then ``rounds`` of inlier re-selection and refit.
 
-    A re-selected inlier set replaces the previous one only when it is at least as large.
+    A re-selected inlier set replaces the previous one only when it is at least as large. Last, the
+    inliers are the views within the threshold of the final point, refitted once more: a set whose
+    own refit leaves some of its views outside the threshold (an outlier that agreed with the
+    hypothesis and pulled the refit away) is no consensus, and keeps only the views that fit.
 
     Args:
         points: (3, n) m, the hypotheses; inliers: (C, n) bool, their inliers.
@@ -161,9 +188,52 @@ def refit(const: RigConstants, views: Views, normals: np.ndarray, points: np.nda
         grow = candidate.sum(axis=0) >= inliers.sum(axis=0)
         inliers = np.where(grow, candidate, inliers)
         fit = _fit(const, normals, inliers, fit)
+    final = views.usable & (squared_errors(views, camera_points(const, fit)) < thr2)
+    changed = (final != inliers).any(axis=0)
+    if changed.any():
+        inliers = np.where(changed, final, inliers)
+        fit = np.where(changed, _fit(const, normals, inliers, fit), fit)
     return fit, inliers
 
 
+def fit_inliers(const: RigConstants, normals: np.ndarray, inliers: np.ndarray) -> np.ndarray:
+    """(3, n) m: the confidence-weighted DLT of the ``inliers`` (C, n) bool views (NaN where degenerate);
+    normals (C, 10, n) per-view normal matrices."""
+    return solve_normal(const, (normals * inliers[:, None, :]).sum(axis=0))
+
+
 def _fit(const: RigConstants, normals: np.ndarray, inliers: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    fit = solve_normal(const, (normals * inliers[:, None, :]).sum(axis=0))
+    fit = fit_inliers(const, normals, inliers)
     return np.where(np.isfinite(fit).all(axis=0), fit, fallback)
+
+
+def unchecked_views(const: RigConstants, views: Views, normals: np.ndarray, inliers: np.ndarray, threshold: float,
+                    factor: float = 2.0) -> np.ndarray:
+    """(n,) bool: some inlier view is not predicted by the other inliers (leave-one-out check).
+
+    For each inlier view, the confidence-weighted DLT of the other inliers must reproject into it
+    within ``factor`` x ``threshold`` px. A consensus of three where one view is an outlier that
+    happens to agree with two inliers along their poorly constrained direction passes every
+    pairwise test, and fails this one: without the outlier, the inliers' point (the true one)
+    lands far from it. Points with fewer than three inliers are never flagged here (they have
+    nothing to cross-check; :func:`spine3d.triangulation.checks.point_status` flags them).
+
+    Args:
+        normals: (C, 10, n) per-view normal matrices; inliers: (C, n) bool; threshold: px.
+    """
+    total = (normals * inliers[:, None, :]).sum(axis=0)
+    limit = (factor * threshold) ** 2
+    flagged = np.zeros(inliers.shape[1], dtype=bool)
+    three = inliers.sum(axis=0) >= 3
+    for c in range(inliers.shape[0]):  # loop over cameras: leave each one out
+        test = np.flatnonzero(inliers[c] & three)
+        if not test.size:
+            continue
+        others = solve_normal(const, total[:, test] - normals[c][:, test])  # (3, k) m
+        cam = const.R[c] @ others + const.t[c][:, None]  # (3, k) m, camera c's frame
+        with np.errstate(invalid="ignore", divide="ignore"):
+            du, dv = cam[0] / cam[2] - views.x[c, test], cam[1] / cam[2] - views.y[c, test]
+        s00, s01, s10, s11 = views.whiten[:, c, test]
+        r0, r1 = s00 * du + s01 * dv, s10 * du + s11 * dv
+        flagged[test] |= ~((r0 * r0 + r1 * r1 <= limit) & (cam[2] > 0))  # NaN or behind flags too
+    return flagged

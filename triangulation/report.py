@@ -1,4 +1,5 @@
-"""JSON report of a triangulated trial: per-keypoint and per-camera errors, views used, NaN share, settings."""
+"""JSON report of a triangulated trial: per-keypoint and per-camera errors, views used, NaN share,
+each point's trust level (status), bone-length steadiness, settings."""
 
 from __future__ import annotations
 
@@ -11,34 +12,46 @@ import numpy as np
 
 from spine3d.io import write_text_atomic
 from spine3d.triangulation.pipeline import Reconstruction
+from spine3d.triangulation.status import STATUS_MEANINGS
+from spine3d.triangulation.steadiness import steadiness_summary
 
 
 def build_report(recon: Reconstruction, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Summary of a reconstruction (errors in px; NaN becomes null in JSON).
 
     ``view_errors_confident`` are the exact reprojection errors of every detection whose confidence
-    exceeds the threshold, inlier or not (the proof-on-real-data metric).
+    exceeds the threshold, inlier or not (the proof-on-real-data metric). ``status_counts`` count
+    each trust level (``status_meanings`` say what they mean); ``trusted_share`` is the share of
+    points a TRC file gets by default; ``steadiness`` is the bone-length steadiness of the trusted
+    points (:mod:`spine3d.triangulation.steadiness`).
     """
     res, det = recon.result, recon.detections
     conf_threshold = recon.config.triangulation.confidence_threshold
     confident = det.confidence > conf_threshold  # (C, T, J)
     missing = np.isnan(recon.points[..., 0])
+    trusted = res.trusted
     summary = {
         "frames": int(res.points.shape[0]),
         "keypoints": int(res.points.shape[1]),
         "status_counts": res.status_counts(),
+        "status_meanings": STATUS_MEANINGS,
+        "trusted_share": float(trusted.mean()),
         "nan_share": float(np.isnan(res.points[..., 0]).mean()),
         "nan_share_after_postprocessing": float(missing.mean()),
         "frames_without_any_point": int(missing.all(axis=1).sum()),
-        "mean_views_used": _mean(res.num_views[res.status == 0]),
+        "frames_without_any_trusted_point": int((~recon.trusted).all(axis=1).sum()),
+        "mean_views_used": _mean(res.num_views[trusted]),
+        "inlier_threshold_px": res.threshold,
         "reprojection_error_px": _stats(res.reprojection_error),
         "view_errors_confident_px": _stats(res.view_errors[confident]),
         "confidence_threshold_of_view_errors": conf_threshold,
+        "steadiness": steadiness_summary(np.where(trusted[..., None], res.points, np.nan), recon.skeleton),
     }
     per_keypoint = {
         name: {"reprojection_error_px": _stats(res.reprojection_error[:, j]),
-               "mean_views_used": _mean(res.num_views[:, j][res.status[:, j] == 0]),
-               "nan_share": float(np.isnan(res.points[:, j, 0]).mean())}
+               "mean_views_used": _mean(res.num_views[:, j][trusted[:, j]]),
+               "nan_share": float(np.isnan(res.points[:, j, 0]).mean()),
+               "trusted_share": float(trusted[:, j].mean())}
         for j, name in enumerate(recon.skeleton.names)
     }
     per_camera = {

@@ -9,7 +9,7 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(
         name, help=help_text,
-        description="Multi-view triangulation (GT and detected 2D; DLT, weighted DLT, RANSAC + refinement) and "
+        description="Multi-view triangulation (GT and detected 2D; DLT, weighted DLT, RANSAC) and "
         "monocular lifting (GT-2D and detected-2D protocols) on the test subjects, scored by the shared evaluation "
         "module; writes OUT/report.md, OUT/report.json and OUT/figures/*.png. With no arguments it runs on the "
         "built-in synthetic SIMSPINE data (generated on first use).")

@@ -14,9 +14,10 @@ id <-> its cam_0N; else by the number in their names, else by sorted order; the 
 or a keypoints npz with 'keypoints' (C, T, J, 2|3) px [+ 'confidence' (C, T, J), 'skeleton'] in
 calibration order. The layout comes from --skeleton, the npz's 'skeleton' entry or the keypoint count
 (JSON: 37 = SpinePose, 9 = SpinePose --spine-only, 25 = BODY_25B, ...). Frames with several people keep
-the person most consistent across views. --out takes one or more files: .trc (OpenSim, Y-up, metres),
-.npz or .h5 (a 3D result: points, status, inliers, reprojection errors, views used, inputs; README
-"Formats"). Defaults come from the shipped configs/triangulation.yaml (units documented there).
+the person most consistent across views. --out takes one or more files: .trc (OpenSim, Y-up, metres;
+trusted points only unless --untrusted), .npz or .h5 (a 3D result: points, each point's status,
+inliers, reprojection errors, views used, inputs; README "Formats", "Trust levels"). Defaults come
+from the shipped configs/triangulation.yaml (units documented there).
 """
 
 
@@ -36,6 +37,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     parser.add_argument("--method", choices=tuple(METHODS), help="; ".join(
         f"{m.name}: {m.description}" for m in METHODS.values()) + " (default: from the config)")
     parser.add_argument("--config", metavar="YAML", help="settings (default: the shipped configs/triangulation.yaml)")
+    parser.add_argument("--untrusted", action="store_true",
+                        help="also write untrusted points (unverified, ill_conditioned) to TRC files")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
               f"{people['camera_frames_dropped']} camera-frames without an agreeing person)")
     recon = reconstruct(rig, detections, skeleton, args.fps, config, progress=not args.no_progress)
     report = build_report(recon, {"calib": str(args.calib), "detections": str(args.detections)})
-    for path in write_outputs(recon, outputs):
+    for path in write_outputs(recon, outputs, untrusted=args.untrusted):
         print(f"wrote {path}")
     if args.report:
         write_report(args.report, report)
@@ -73,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
     errors = summary["reprojection_error_px"]
     median = "n/a" if errors["median"] is None else f"{errors['median']:.2f} px"
     print(f"{config.method}: {summary['frames']} frames x {summary['keypoints']} keypoints, "
-          f"{100 * (1 - summary['nan_share']):.1f}% reconstructed, median reprojection error {median}, "
-          f"{summary['frames_without_any_point']} frames without any point")
+          f"{100 * (1 - summary['nan_share']):.1f}% reconstructed, {100 * summary['trusted_share']:.1f}% trusted, "
+          f"median reprojection error {median}, {summary['frames_without_any_point']} frames without any point")
     return 0

@@ -1,0 +1,208 @@
+"""Time in a sequence of triangulated points: stable view sets, and checks against neighbours in time.
+
+Both work on a batch shape (T, J, ...) whose first axis is frames, vectorised over everything else.
+
+Stable view sets (RANSAC). Choosing a different view subset in each frame fits each frame's noise
+and makes the points jump. A view's inlier flag is replaced by the majority of its flags in the
+frame before, the frame itself and the frame after (frames whose point was not kept do not vote;
+a tie, e.g. one voting neighbour against the frame's own flag, keeps the frame's flag). A view the
+neighbours keep comes back only when its error is below ``bound`` px (``stable_factor`` x the
+inlier threshold): a gross error is never re-admitted. A view the neighbours drop goes (a gross
+run that dips under the threshold for a frame is still the same wrong detection), unless fewer
+than two views would be left.
+
+Checks in time. Two agreeing views cannot be checked by a third: an outlier that lies near the
+epipolar line of an inlier gives a point anywhere along that line, with a small reprojection
+error; and, rarely, two outliers happen to agree with one inlier (a consensus of three). In a
+sequence each point is predicted from its neighbours in time: the nearest "ok" points (three or
+more agreeing views) of the same series (joint) strictly before and after it, within ``window``
+frames, interpolated linearly at its frame (or the one neighbour, at the start or end of a run).
+Each series' tolerance is ``max(tolerance, noise_factor * s)``, ``s`` the series' own scale of
+deviations from such predictions (noise and motion, :func:`tolerances`): noisy detections widen it.
+
+1. Spikes (RANSAC): an "ok" point with neighbours on both sides farther than the tolerance from
+   their prediction and from each of them (a spike, not a step such as the join of two
+   recordings, where a point stays with one side), and farther from its prediction than its two
+   frame neighbours are from theirs (a wrong point drags those by half as much), is a
+   "temporal_outlier" (rejected) and no longer a neighbour; a few rounds catch runs of them.
+2. An "unverified" point within the tolerance of its prediction is "verified_in_time", farther a
+   "temporal_outlier"; without such a neighbour it stays "unverified".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIFIED_IN_TIME
+
+SPIKE_ROUNDS = 4  # rounds of spike removal among the "ok" points (one per run of frames and round)
+MIN_TRIPLETS = 20  # "ok" triplets a series needs for its own tolerance (else the median of all)
+MAXWELL_MEDIAN = 1.5382  # median of |v| for v ~ N(0, I_3)
+
+
+def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.ndarray, kept: np.ndarray,
+                     bound: float) -> np.ndarray:
+    """Inlier flags smoothed over time (see the module docstring).
+
+    Args:
+        inliers: (C, T, ...) bool, each point's inlier views.
+        view_errors: (C, T, ...) px, every view's exact error at its point (NaN: no view or no point).
+        usable: (C, T, ...) bool, the views that may vote (confidence above the threshold).
+        kept: (T, ...) bool, frames whose point was kept (the others neither vote nor change).
+        bound: px, largest error of a view re-admitted by its neighbours.
+
+    Returns:
+        (C, T, ...) bool, the new inlier flags (equal to ``inliers`` where nothing changes).
+    """
+    votes = np.where(kept, np.where(inliers, 1, -1), 0)  # (C, T, ...) +1 in, -1 out, 0 no vote
+    neighbours = np.zeros_like(votes)
+    neighbours[:, 1:] += votes[:, :-1]
+    neighbours[:, :-1] += votes[:, 1:]
+    total = votes + neighbours
+    majority = (total > 0) | ((total == 0) & inliers)  # a tie keeps the frame's own flag
+    add = majority & ~inliers & usable & (view_errors < bound)  # NaN compares False
+    drop = ~majority & inliers
+    stable = np.where(kept, (inliers | add) & ~drop, inliers)
+    too_few = (stable.sum(axis=0) < 2) & kept
+    return np.where(too_few, inliers, stable)
+
+
+def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float, noise_factor: float,
+                   spikes: bool = True, rounds: int = SPIKE_ROUNDS) -> np.ndarray:
+    """Temporal check of the "ok" points (spikes) and of the "unverified" ones (see the module docstring).
+
+    Args:
+        points: (T, ..., 3) m.
+        status: (T, ...) uint8.
+        window: frames, how far a trusted neighbour may be (each side).
+        tolerance: m, the smallest tolerance (see :func:`tolerances`).
+        noise_factor: the tolerance in units of the series' own noise (see :func:`tolerances`).
+        spikes: look for spikes among the "ok" points (RANSAC, whose consensus of three can be a
+            coincidence; the linear methods check no agreement to begin with).
+        rounds: at most this many rounds of spike removal.
+
+    Returns:
+        (T, ...) uint8, the status with spikes among the "ok" points made "temporal_outlier", and
+        "unverified" points made "verified_in_time" or "temporal_outlier" where a neighbour decides.
+    """
+    if not status.size:
+        return status.copy()
+    t = status.shape[0]
+    flat, codes = points.reshape(t, -1, 3), status.reshape(t, -1)  # (T, M, 3), (T, M)
+    anchor = codes == OK
+    out = codes.copy()
+    todo = np.nonzero(codes == UNVERIFIED)
+    columns = np.arange(codes.shape[1]) if spikes else np.unique(todo[1])  # the series that need a tolerance
+    if not columns.size:
+        return out.reshape(status.shape)
+    limit = np.full(codes.shape[1], np.nan)
+    limit[columns] = tolerances(flat, anchor, tolerance, noise_factor, columns)  # m
+    for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
+        sub, here = anchor[:, columns], flat[:, columns]
+        p_before, p_after, w, before, after = neighbours(here, sub, window)
+        predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
+        distance = np.where(sub & before & after, np.linalg.norm(here - predicted, axis=-1), 0.0)
+        apart = np.minimum(np.linalg.norm(here - p_before, axis=-1), np.linalg.norm(here - p_after, axis=-1))
+        spike = ((distance > limit[columns]) & (apart > limit[columns])  # far from both sides: not a step
+                 & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
+        hit = spike.any(axis=0)
+        if not hit.any():
+            break
+        frames, which = np.nonzero(spike)
+        out[frames, columns[which]] = TEMPORAL_OUTLIER
+        anchor[frames, columns[which]] = False
+        columns = columns[hit]
+    if todo[0].size:
+        predicted, before, after = predict(flat, anchor, window, todo)
+        distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
+        check = before | after
+        near = distance[check] <= limit[todo[1][check]]  # NaN distance: rejected
+        out[tuple(i[check] for i in todo)] = np.where(near, VERIFIED_IN_TIME, TEMPORAL_OUTLIER)
+    return out.reshape(status.shape)
+
+
+def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_factor: float,
+               columns: np.ndarray) -> np.ndarray:
+    """(K,) m, the tolerance of each series of ``columns`` (K,): ``max(tolerance, noise_factor * s)``.
+
+    ``s`` is the series' own scale of "where it is" against "where its neighbours put it": the
+    second differences ``d = |X_t - (X_{t-1} + X_{t+1}) / 2|`` of three consecutive "ok" points,
+    whose median is 1.5382 s for Gaussian noise (a Maxwell distribution), noise and motion both.
+    Series with fewer than :data:`MIN_TRIPLETS` such triplets take the median over all series.
+
+    Args:
+        points: (T, M, 3) m; anchor: (T, M) bool.
+    """
+    def second_differences(cols: np.ndarray) -> np.ndarray:  # (T - 2, k), NaN where no triplet
+        three = anchor[1:-1, cols] & anchor[:-2, cols] & anchor[2:, cols]
+        d = np.linalg.norm(points[1:-1, cols] - 0.5 * (points[:-2, cols] + points[2:, cols]), axis=-1)
+        return np.where(three, d, np.nan)
+
+    if anchor.shape[0] < 3:  # no triplet at all
+        return np.full(columns.shape, tolerance)
+    d = second_differences(columns)
+    count = np.isfinite(d).sum(axis=0)
+    ranked = np.sort(d, axis=0)  # NaN last: the median of the finite values, vectorised
+    lo = np.take_along_axis(ranked, np.maximum((count - 1) // 2, 0)[None], axis=0)[0]
+    hi = np.take_along_axis(ranked, np.maximum(count // 2, 0)[None], axis=0)[0]
+    median = 0.5 * (lo + hi)
+    few = count < MIN_TRIPLETS
+    if few.any():
+        every = second_differences(np.arange(anchor.shape[1]))
+        overall = np.median(every[np.isfinite(every)]) if np.isfinite(every).any() else 0.0
+        median = np.where(few, overall, median)
+    return np.maximum(tolerance, noise_factor * median / MAXWELL_MEDIAN)
+
+
+def predict(points: np.ndarray, anchor: np.ndarray, window: int,
+            at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points predicted from the nearest anchors strictly before and after them.
+
+    Args:
+        points: (T, M, 3) m; anchor: (T, M) bool; window: frames (each side).
+        at: (frames (K,), columns (K,)) of the points to predict; None: every point.
+
+    Returns:
+        predicted (T, M, 3) or (K, 3) m: the linear interpolation at its frame of the nearest
+        anchors within ``window`` frames before and after the point, or the one of them there is;
+        before, after (T, M) or (K,) bool: such an anchor exists.
+    """
+    p_before, p_after, w, before, after = neighbours(points, anchor, window, at)
+    return (1.0 - w[..., None]) * p_before + w[..., None] * p_after, before, after
+
+
+def neighbours(points: np.ndarray, anchor: np.ndarray, window: int,
+               at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """The nearest anchors strictly before and after each point (see :func:`predict`).
+
+    Returns:
+        p_before, p_after: (T, M, 3) or (K, 3) m, the anchors (the nearest anchor at all, or an
+        arbitrary point, where there is none within ``window``); w: (T, M) or (K,) the weight of
+        p_after in the prediction (its interpolation weight; 1 or 0 with one anchor);
+        before, after: (T, M) or (K,) bool, an anchor exists within ``window`` frames.
+    """
+    t = points.shape[0]
+    far_before, far_after = -t - window - 1, 2 * t + window + 1
+    frames = np.arange(t)[:, None]
+    last = np.maximum.accumulate(np.where(anchor, frames, far_before), axis=0)  # last anchor <= t
+    first = np.minimum.accumulate(np.where(anchor, frames, far_after)[::-1], axis=0)[::-1]  # first >= t
+    b = np.concatenate([np.full_like(last[:1], far_before), last[:-1]])  # last anchor < t
+    a = np.concatenate([first[1:], np.full_like(first[:1], far_after)])  # first anchor > t
+    if at is None:
+        now, columns = np.broadcast_to(frames, anchor.shape), np.broadcast_to(np.arange(anchor.shape[1]), anchor.shape)
+    else:
+        (now, columns), b, a = at, b[at], a[at]
+    before, after = now - b <= window, a - now <= window
+    b, a = np.clip(b, 0, t - 1), np.clip(a, 0, t - 1)
+    w = np.where(before & after, (now - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))
+    return points[b, columns], points[a, columns], w, before, after
+
+
+def _shifted(values: np.ndarray, step: int) -> np.ndarray:
+    """values (T, ...) moved ``step`` frames along axis 0 (value[t - step] at t), zero-padded."""
+    out = np.zeros_like(values)
+    if step > 0:
+        out[step:] = values[:-step]
+    else:
+        out[:step] = values[-step:]
+    return out
