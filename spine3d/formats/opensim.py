@@ -142,7 +142,9 @@ def _trc_unit(raw: np.ndarray, stated: str, units: str, path) -> str:
     if np.isinf(raw).any():
         raise InputError("the markers hold infinite values (use empty fields for missing markers)", path)
     spread = marker_spread(raw)  # in the file's numbers
-    if not np.isfinite(spread) or MIN_ANY_SPREAD <= spread / UNITS_PER_METRE[stated] <= MAX_ANY_SPREAD:
+    metres = spread / UNITS_PER_METRE[stated]
+    few = raw.shape[1] < MIN_MARKERS_FOR_SIZE  # a few markers may lie close together: no lower bound
+    if not np.isfinite(spread) or (MIN_ANY_SPREAD <= metres or few) and metres <= MAX_ANY_SPREAD:
         return stated
     fits = [u for u, per_metre in UNITS_PER_METRE.items() if _body_sized(spread / per_metre, raw.shape[1])]
     if units == "auto" and fits:
