@@ -4,7 +4,6 @@ figure of the lumbar angles per level over time (lumbar_angles.png).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from matplotlib.figure import Figure
 
 from spine3d.biomechanics.coupling import AXIS_SUFFIX, LEVELS
 from spine3d.formats.simspine_schema import KINEMATIC_AXES
-from spine3d.io import atomic_path, write_text_atomic
+from spine3d.io import atomic_path, write_json_atomic, write_text_atomic
 
 FIGURE = "lumbar_angles.png"
 _AXIS_TITLES = {"flex": "flexion (-) / extension (+)", "bend": "lateral bending (+ right)",
@@ -58,7 +57,7 @@ def plot_lumbar(path: Path, q: np.ndarray, fps: float) -> Path:
 
 def write_report(out: Path, report: dict[str, Any]) -> Path:
     """report.json and report.md in ``out``; returns the path of report.md."""
-    write_text_atomic(out / "report.json", json.dumps(report, indent=1, default=_plain))
+    write_json_atomic(out / "report.json", report)
     write_text_atomic(out / "report.md", "\n".join(_markdown(report)) + "\n")
     return out / "report.md"
 
@@ -90,11 +89,3 @@ def _markdown(r: dict[str, Any]) -> list[str]:
 
 def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 
 @contextlib.contextmanager
@@ -64,3 +66,24 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as strict JSON data: numpy scalars and arrays as Python numbers and lists, NaN and
+    infinity as null, tuples as lists, other objects as their text (recursively)."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # numpy scalar or array
+        return json_ready(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def write_json_atomic(path: str | os.PathLike, value: Any, indent: int = 1) -> None:
+    """Write ``value`` as strict JSON (:func:`json_ready`) to ``path`` atomically."""
+    write_text_atomic(path, json.dumps(json_ready(value), indent=indent, allow_nan=False) + "\n")

@@ -3,14 +3,12 @@ each point's trust level (status), bone-length steadiness, settings."""
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from typing import Any
 
 import numpy as np
 
-from spine3d.io import write_text_atomic
+from spine3d.io import json_ready, write_json_atomic
 from spine3d.triangulation.pipeline import Reconstruction
 from spine3d.triangulation.status import STATUS_MEANINGS
 from spine3d.triangulation.steadiness import steadiness_summary
@@ -62,7 +60,7 @@ def build_report(recon: Reconstruction, inputs: dict[str, Any] | None = None) ->
         for c, name in enumerate(res.camera_names)
     }
     first = int(det.frame_numbers[0]) if len(det.frame_numbers) else None
-    return _clean({
+    return json_ready({
         "inputs": {**(inputs or {}), "skeleton": recon.skeleton.name, "fps": recon.fps,
                    "cameras": list(res.camera_names), "first_frame": first},
         "camera_pairing": {"rule": det.pairing_rule, "pairs": det.pairing},
@@ -79,7 +77,7 @@ def build_report(recon: Reconstruction, inputs: dict[str, Any] | None = None) ->
 
 def write_report(path: str | os.PathLike, report: dict[str, Any]) -> None:
     """Write the report as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_json_atomic(path, report, indent=2)
 
 
 def _stats(values: np.ndarray) -> dict[str, float | int | None]:
@@ -98,16 +96,3 @@ def _mean(values: np.ndarray) -> float | None:
 def _share(part: np.ndarray, whole: np.ndarray) -> float | None:
     total = int(whole.sum())
     return float(part.sum() / total) if total else None
-
-
-def _clean(value: Any) -> Any:
-    """NaN / inf -> None and numpy scalars -> Python, recursively (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

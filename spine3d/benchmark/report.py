@@ -6,7 +6,6 @@ Every number comes from :class:`spine3d.evaluation.EvalResult` objects computed 
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,7 +17,7 @@ from spine3d.evaluation.summary import Metric
 from spine3d import viz
 from spine3d.benchmark.monocular import MonocularResults
 from spine3d.benchmark.multiview import MultiViewResults
-from spine3d.io import write_text_atomic
+from spine3d.io import write_json_atomic, write_text_atomic
 from spine3d.skeletons import GroupName, Skeleton
 
 PROTOCOL_NAMES = {"gt": "GT 2D (oracle)", "detected": "Detected 2D"}
@@ -198,7 +197,7 @@ def write_report(out: Path, header: dict[str, Any], skeleton: Skeleton, mv: Mult
            "multiview": None if mv is None else _multiview_json(mv),
            "monocular": None if mono is None else _monocular_json(mono),
            "kinematics": None if kin is None else {k: v for k, v in vars(kin).items() if k != "example"}}
-    write_text_atomic(out / "report.json", json.dumps(doc, indent=1, default=_json_default))
+    write_json_atomic(out / "report.json", doc)
 
 
 def _multiview_json(mv: MultiViewResults) -> dict:
@@ -212,11 +211,3 @@ def _monocular_json(mono: MonocularResults) -> dict:
                         for p, by in mono.results.items()},
             "train_time_s": mono.train_time_s, "inference_fps": mono.inference_fps,
             "checkpoints": mono.checkpoints, "model": mono.model}
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
