@@ -197,7 +197,7 @@ def test_temporary_file_of_a_killed_writer_is_removed(tmp_path):
     code = ("import os, sys\nfrom spine3d.io import atomic_path\n"
             f"with atomic_path({str(target)!r}) as tmp:\n"
             "    tmp.write_bytes(b'x' * (1 << 20))\n    os.kill(os.getpid(), 9)\n")
-    subprocess.run([sys.executable, "-c", code], check=False)
+    subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path)  # not the checkout (shadowing)
     left = list(tmp_path.glob(".last.*.tmp.pt"))
     assert len(left) == 1 and not target.exists()
     with atomic_path(target) as tmp:

@@ -34,7 +34,8 @@ def test_every_listed_command_has_help(capsys):
         assert f"spine3d {name}" in capsys.readouterr().out
 
 
-def test_console_script_runs():
+def test_console_script_runs(tmp_path):
+    # cwd away from the checkout: its spine3d/ folder would shadow the installed package
     out = subprocess.run([sys.executable, "-m", "spine3d.cli.main", "--help"], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout
     assert "triangulate" in out and "benchmark" in out

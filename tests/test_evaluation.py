@@ -254,9 +254,10 @@ def test_torch_shape_mismatch():
         tm.mpjpe(torch.zeros(2, 4, 3), torch.zeros(2, 5, 3))
 
 
-def test_import_evaluation_does_not_import_torch():
+def test_import_evaluation_does_not_import_torch(tmp_path):
     code = "import sys, spine3d.evaluation; sys.exit('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    # cwd away from the checkout: its spine3d/ folder would shadow the installed package
+    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path).returncode == 0
 
 
 # ----------------------------------------------------------------------------------------------
