@@ -19,7 +19,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Literal, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -31,18 +31,23 @@ from spine3d.formats.simspine_h5 import (ACTIONS, TEST_SUBJECTS, TRAIN_SUBJECTS,
                                          write_simspine_h5)
 from spine3d.io import write_text_atomic
 from spine3d.skeletons import SIMSPINE_15
-from spine3d.data.synth.actions import GENERATORS
+from spine3d.data.synth.actions import GENERATORS as H36M_GENERATORS
 from spine3d.data.synth.body import foot_contacts, h36m_sites, marker_sites, subject_dims
 from spine3d.data.synth.kinematics import AXIS, Chain, build_chain, forward_kinematics, site_positions
 from spine3d.data.synth.motion import stable_rng
-from spine3d.data.synth.placement import CONTACT_SMOOTHING, Area, capture_area, floor_lift, in_view
+from spine3d.data.synth.placement import CONTACT_SMOOTHING, Area, capture_area, floor_lift, in_view, planted_anchor
 from spine3d.data.synth.posture import to_coordinates
+from spine3d.data.synth.spine_actions import SPINE_ACTIONS, SPINE_GENERATORS
 
 logger = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 2  # bump when the motion model changes: cached default datasets are regenerated
 SUBJECTS: tuple[str, ...] = TRAIN_SUBJECTS + TEST_SUBJECTS
 DEFAULT_SECONDS = 20.0  # s per action: 7 subjects x 15 actions x 1000 frames = 105 000 frames
+GENERATORS = {**H36M_GENERATORS, **SPINE_GENERATORS}  # every action name synthesize_sequence accepts
+# The built-in datasets: Human3.6M's 15 actions (the default), or those plus the 7 spine actions.
+MOTIONS: dict[str, tuple[str, ...]] = {"h36m": ACTIONS, "spine": ACTIONS + SPINE_ACTIONS}
+SPINE_SUFFIX = "-spine"  # folder of the "spine" dataset: the default folder's name + this
 FPS = 50.0
 H5_NAME, H36M_NAME, CAMERAS_DIR, MANIFEST_NAME = "simspine.h5", "h36m/data_3d_h36m.npz", "cameras", "synth.json"
 INCOMPLETE_NAME = ".synth-incomplete"
@@ -107,9 +112,10 @@ def _motion(subject: str, action: str, seed: int, t: np.ndarray, fps: float, dim
     R, p = forward_kinematics(chain, q)
     soles = site_positions(chain, R, p, foot_contacts(dims))  # (T, 6, 3) OpenSim frame, right foot first
     q[:, ty] += floor_lift(soles[..., 1].reshape(len(t), 2, -1), plan.support, CONTACT_SMOOTHING * fps)
-    if plan.planted:  # the feet stay on their spot; the pelvis moves over them
-        q[:, tx] += plan.floor[:, 1] - soles[..., 0].mean(axis=1)
-        q[:, tz] += plan.floor[:, 0] - soles[..., 2].mean(axis=1)
+    if plan.planted:  # the feet (those bearing weight) stay on their spot; the pelvis moves over them
+        anchor = planted_anchor(soles[..., [0, 2]].reshape(len(t), 2, -1, 2), plan.support)
+        q[:, tx] += plan.floor[:, 1] - anchor[:, 0]
+        q[:, tz] += plan.floor[:, 0] - anchor[:, 1]
     return q
 
 
@@ -186,17 +192,27 @@ def default_dataset_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "spine3d" / "synthetic"
 
 
-def ensure_default_dataset() -> Path:
-    """The default dataset folder, generated first if absent or made by an older generator.
-
-    A folder holding a ``simspine.h5`` but no ``synth.json`` is someone's own data (e.g. the real
-    SIMSPINE release under ``$SPINE3D_DATA``) and is returned untouched.
-    """
+def dataset_dir(motions: Literal["h36m", "spine"] = "h36m") -> Path:
+    """Folder of a built-in dataset: :func:`default_dataset_dir`, or beside it with SPINE_SUFFIX for "spine"."""
     folder = default_dataset_dir()
+    if motions not in MOTIONS:
+        raise InputError(f"unknown motions {motions!r}; choose from {', '.join(MOTIONS)}")
+    return folder if motions == "h36m" else folder.parent / (folder.name + SPINE_SUFFIX)
+
+
+def ensure_default_dataset(motions: Literal["h36m", "spine"] = "h36m") -> Path:
+    """A built-in dataset's folder (:func:`dataset_dir`), generated first if absent or made by an older generator.
+
+    ``motions``: "h36m", the 15 Human3.6M actions (the default dataset); "spine", the same subjects
+    with those and the 7 spine actions (SPINE_ACTIONS), in its own folder. A folder holding a
+    ``simspine.h5`` but no ``synth.json`` is someone's own data (e.g. the real SIMSPINE release under
+    ``$SPINE3D_DATA``) and is returned untouched.
+    """
+    folder = dataset_dir(motions)
     manifest = folder / MANIFEST_NAME
     if (folder / H5_NAME).is_file() and not manifest.is_file() and not (folder / INCOMPLETE_NAME).exists():
         return folder
-    expected = _manifest(SUBJECTS, DEFAULT_SECONDS, 0, FPS, ACTIONS)
+    expected = _manifest(SUBJECTS, DEFAULT_SECONDS, 0, FPS, MOTIONS[motions])
     complete = all((folder / name).is_file() for name in (H5_NAME, H36M_NAME))
     if manifest.is_file() and complete:
         try:
@@ -204,5 +220,5 @@ def ensure_default_dataset() -> Path:
                 return folder
         except (OSError, ValueError):
             pass  # unreadable manifest: regenerate
-    logger.info("generating the synthetic SIMSPINE dataset in %s (once)", folder)
-    return generate_dataset(folder)
+    logger.info("generating the synthetic SIMSPINE dataset (%s motions) in %s (once)", motions, folder)
+    return generate_dataset(folder, actions=MOTIONS[motions])

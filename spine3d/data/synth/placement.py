@@ -120,3 +120,25 @@ def floor_lift(soles_up: np.ndarray, support: np.ndarray | None = None, smoothin
         per_foot = -soft_min(soles_up, CONTACT_TAU, axis=2)  # (T, F)
         lift = (per_foot * support).sum(axis=1) / np.maximum(support.sum(axis=1), 1e-9)
     return gaussian_filter1d(lift, smoothing, mode="nearest") if smoothing > 0 else lift
+
+
+def planted_anchor(feet: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
+    """Horizontal point (T, 2) m of the feet to hold on the plan's floor spot (the pelvis is shifted by minus it).
+
+    Args:
+        feet: (T, F, S, 2) m horizontal positions of S sole points of F feet, before the shift.
+        support: (T, F) weights of the feet bearing weight; None: the mean of all sole points is the
+            anchor (both feet flat). With weights, the anchor moves with the support-weighted mean
+            velocity of the feet (integrated over time), so a foot carrying all the weight stays still
+            while a raised one moves freely; it is offset so the weighted mean position of the feet is
+            the anchor on average over time.
+    """
+    if support is None:
+        return feet.reshape(len(feet), -1, feet.shape[-1]).mean(axis=1)
+    centre = feet.mean(axis=2)  # (T, F, 2)
+    w = support / np.maximum(support.sum(axis=1, keepdims=True), 1e-9)
+    w_mid = 0.5 * (w[1:] + w[:-1])  # weights between frames
+    step = (w_mid[..., None] * np.diff(centre, axis=0)).sum(axis=1)  # (T - 1, 2)
+    drift = np.concatenate([np.zeros((1, centre.shape[-1])), np.cumsum(step, axis=0)])
+    weighted = (w[..., None] * centre).sum(axis=1)
+    return drift + (weighted - drift).mean(axis=0)

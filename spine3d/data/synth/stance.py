@@ -26,6 +26,9 @@ ARM_PRESETS: dict[str, tuple[float, ...]] = {
     "reach_down": (75, 0, 0, 8, 30, 0, 0), "reach_up": (135, -10, 0, 15, 0, 0, 0), "carry": (10, -5, 10, 90, 30, 0, 0),
     "handshake": (35, -5, 0, 60, -10, 0, 0), "lap": (30, 5, 20, 60, 60, 0, 0), "table": (35, 10, 20, 85, 60, 0, 0),
     "behind": (-25, -10, 30, 60, 20, 0, 0), "leash": (30, -5, 0, 50, 30, 0, 0), "text": (30, 10, 25, 95, 80, 20, 0),
+    # the spine actions (spine_actions.py): arms out for balance, straight-armed reaches, a box held before the belly
+    "balance": (15, -75, 0, 20, 10, 0, 0), "overhead": (165, -15, 0, 5, 0, 0, 0), "forward": (85, 5, 0, 5, 0, 0, 0),
+    "side": (10, -88, 0, 5, 0, 0, 0), "hold": (25, 15, 0, 80, 0, 0, 0),
 }
 SIT = {"thigh_r": (78, 95), "thigh_l": (78, 95), "knee_r": (75, 105), "knee_l": (75, 105), "tilt": (8, 20)}
 
@@ -40,7 +43,8 @@ class Plan:
         floor: (T, 2) m world x, y: where the feet stay (planted) or the pelvis goes (walking).
         planted: True when the feet are anchored (the pelvis follows), False for locomotion.
         support: (T, 2) weights in [0, 1] of the right / left foot bearing weight (floor contact);
-            None: both feet.
+            None: both feet. A planted plan's weight-bearing feet also hold their floor spot
+            (placement.planted_anchor), so a raised foot moves freely.
     """
 
     posture: Posture
