@@ -10,11 +10,16 @@ Keys (``format`` = "spine3d-lifter", ``format_version`` = 1):
   see :func:`spine3d.lifting.schedule.rng_state`), ``metrics`` (the last evaluation).
 
 Only tensors, numbers, strings and plain containers are stored, so loading never unpickles code.
+
+The default checkpoint (:data:`DEFAULT_CHECKPOINT`, ``lifting/weights/default.pt`` in the source tree)
+ships inside the package: an inference-only export (:func:`export_checkpoint`) of a model trained
+here on the built-in synthetic data (README, "Lifters", gives its recipe and scores).
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,9 @@ from spine3d.skeletons import Skeleton, get_skeleton
 FORMAT = "spine3d-lifter"
 FORMAT_VERSION = 1
 _REQUIRED = ("model", "config", "model_kind", "skeleton", "joint_names")
+_EXPORTED = ("format", "format_version", "spine3d_version", "config", "model_kind", "skeleton", "joint_names", "model",
+             "data", "epoch", "step", "best_key", "best_metric", "best_epoch", "metrics")  # what an export keeps
+DEFAULT_CHECKPOINT = Path(str(resources.files("spine3d.lifting") / "weights" / "default.pt"))
 
 
 def checkpoint_header(cfg: TrainConfig, skeleton: Skeleton) -> dict[str, Any]:
@@ -68,6 +76,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return payload
 
 
+def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Write an inference-only copy of checkpoint ``src`` to ``dst``: header, weights, what it was trained
+    on (``data``), its epoch and scores; no optimiser, scheduler or RNG state."""
+    payload = read_checkpoint(src)
+    save_checkpoint(dst, {k: v for k, v in payload.items() if k in _EXPORTED})
+
+
 def config_of(payload: dict[str, Any], path: str | os.PathLike | None = None) -> tuple[TrainConfig, Skeleton]:
     """The training config and skeleton stored in a checkpoint, checked against each other."""
     try:
@@ -87,8 +102,10 @@ def model_from_payload(payload: dict[str, Any], path: str | os.PathLike | None =
     """Build the model the stored config describes and load the stored weights (strict)."""
     cfg, skeleton = config_of(payload, path)
     model = build_model(cfg.model, skeleton.num_joints)
+    state = dict(payload["model"])
+    state.setdefault("trained_joints", model.trained_joints)  # checkpoints before it was stored: every joint
     try:
-        model.load_state_dict(payload["model"], strict=True)
+        model.load_state_dict(state, strict=True)
     except RuntimeError as exc:  # missing / unexpected keys or size mismatches
         raise InputError(f"weights do not match the stored config (model {cfg.model.kind}, dim {cfg.model.dim}, "
                          f"depth {cfg.model.depth}, {skeleton.num_joints} joints): {_first_line(exc)}", path) from exc

@@ -33,6 +33,11 @@ class ModelConfig:
         pose_embedding: transformer: every joint's token also gets a linear map of the whole frame's 2D
             pose (J x 5 -> J x dim), so each token starts from all keypoints, as the MLP's first layer
             does, instead of its own keypoint only.
+        input_norm: how the 2D inputs are expressed (:func:`spine3d.lifting.model.encode_inputs`):
+            "screen": centred on each frame's keypoints, in units of the image width, with the centre
+            kept (depends on the camera's image size and focal length); "pose": centred on each
+            frame's keypoint box and divided by the window's mean box size, so neither the image's
+            size or aspect ratio nor the camera's focal length or distance changes the input.
     """
 
     kind: Literal["transformer", "mlp"] = "transformer"
@@ -44,6 +49,7 @@ class ModelConfig:
     dropout: float = 0.0
     dual_stream: bool = True
     pose_embedding: bool = False
+    input_norm: Literal["screen", "pose"] = "screen"
 
     def __post_init__(self) -> None:
         for name in ("frames", "dim", "depth", "heads"):

@@ -35,8 +35,11 @@ from spine3d.calibration import Camera
 from spine3d.data.config import DataConfig
 from spine3d.data.detections import DetectionsFile
 from spine3d.data.protocol import camera_keypoints
+from spine3d.data.detector_noise import derive_seed
 from spine3d.data.source import SequenceSource
+from spine3d.data.virtual_cameras import random_cameras
 from spine3d.errors import InputError
+from spine3d.lifting.augment import MissingPoints
 from spine3d.lifting.normalize import flip_keypoints, make_inputs
 from spine3d.skeletons import Skeleton
 
@@ -89,14 +92,21 @@ def camera_inputs(world: np.ndarray, camera: Camera, skeleton: Skeleton, cfg: Da
 
 def _items(source: SequenceSource, split: Literal["train", "test"], cfg: DataConfig,
            desc: str) -> Iterator[tuple[int, int, str, str, Camera, np.ndarray, np.ndarray]]:
-    """(sequence id, camera id, subject, action, camera, inputs, target) of every item of the split."""
+    """(sequence id, camera id, subject, action, camera, inputs, target) of every item of the split.
+
+    Training items also see the sequence through ``cfg.virtual_cameras.count`` random cameras (ids after
+    the rig's, drawn from ``derive_seed(noise.seed, subject, action, "virtual cameras")``)."""
     detections = DetectionsFile(cfg.detections, source.skeleton, cfg.detections_skeleton) if cfg.detections else None
     pairs = source.sequences(split)
     if not pairs:
         raise InputError(f"no {split} sequences (subjects {', '.join(source.dataset.subjects)})", source.dataset.path)
     for seq_id, (subject, action) in enumerate(tqdm(pairs, desc=desc, unit="seq", leave=False, disable=None)):
         world = source.world(subject, action)
-        for cam_id, camera in enumerate(source.cameras(subject)):
+        cameras = list(source.cameras(subject))
+        if split == "train" and cfg.virtual_cameras.count:
+            rng = np.random.default_rng(derive_seed(cfg.noise.seed, subject, action, "virtual cameras"))
+            cameras += random_cameras(world, cfg.virtual_cameras, rng)
+        for cam_id, camera in enumerate(cameras):
             inputs = camera_inputs(world, camera, source.skeleton, cfg, subject, action, detections)
             target = camera_targets(world, camera, source.skeleton.root)
             yield seq_id, cam_id, subject, action, camera, inputs, target
@@ -114,7 +124,8 @@ class LiftingWindows(torch.utils.data.Dataset):
     Window starts every ``cfg.stride`` frames plus one aligned to the sequence end, so every frame is
     covered; a sequence shorter than F gives one window padded by repeating its last frame, with
     ``valid`` False there. With ``train=True`` a window is mirrored (:func:`flip_keypoints`, inputs and
-    targets) with probability ``cfg.flip_prob``, drawn from ``(seed, epoch, index)``: call
+    targets) with probability ``cfg.flip_prob``, then loses points as ``cfg.augment`` says
+    (:class:`spine3d.lifting.augment.MissingPoints`), all drawn from ``(seed, epoch, index)``: call
     :meth:`set_epoch` before each epoch (DataLoader workers see it when they are started per epoch,
     i.e. ``persistent_workers=False``).
 
@@ -129,6 +140,7 @@ class LiftingWindows(torch.utils.data.Dataset):
         self.num_joints = self.skeleton.num_joints
         self.frames, self.train, self.seed, self.epoch = cfg.frames, train, seed, 0
         self.flip_prob = cfg.flip_prob if train else 0.0
+        self.missing = MissingPoints(cfg.augment, self.skeleton) if train else None
         inputs, targets, meta = [], [], []
         for seq_id, cam_id, *_, x, y in _items(source, split, cfg, f"{split} windows"):
             inputs.append(x)
@@ -138,7 +150,8 @@ class LiftingWindows(torch.utils.data.Dataset):
             raise InputError(f"no {split} sequences to make windows of", source.dataset.path)
         self._inputs = np.concatenate(inputs)    # (N, J, 3) all items' frames, back to back
         self._targets = np.concatenate(targets)  # (N, J, 3) mm
-        if not np.isfinite(self._targets).any():
+        self.target_joints = np.isfinite(self._targets).all(axis=-1).any(axis=0)  # (J,) joints with a 3D target
+        if not self.target_joints.any():
             raise InputError(f"no finite 3D marker in the {split} split: nothing to train on (all NaN?)",
                              source.dataset.path)
         seq_cam = np.array([m[:2] for m in meta], dtype=np.int64)          # (I, 2)
@@ -163,8 +176,11 @@ class LiftingWindows(torch.utils.data.Dataset):
         n = min(self.frames, length - start)
         rows = offset + start + np.minimum(np.arange(self.frames), n - 1)  # edge-replicate padding
         x, y = self._inputs[rows], self._targets[rows]  # fancy indexing: copies
-        if self.flip_prob > 0 and np.random.default_rng([self.seed, self.epoch, i]).random() < self.flip_prob:
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        if self.flip_prob > 0 and rng.random() < self.flip_prob:
             x, y = flip_keypoints(x, self.skeleton), flip_keypoints(y, self.skeleton)
+        if self.missing is not None and self.missing.active:
+            x = self.missing(x, rng)
         return {"inputs": torch.from_numpy(x), "target": torch.from_numpy(y),
                 "valid": torch.from_numpy(np.arange(self.frames) < n),
                 "index": torch.tensor([*self._seq_cam[i], start], dtype=torch.long)}

@@ -87,7 +87,8 @@ def lift_sequence(
         batch_size: windows per forward pass.
 
     Returns:
-        (T, J, 3) float32 mm, camera frame, root-relative (the predicted root subtracted).
+        (T, J, 3) float32 mm, camera frame, root-relative (the predicted root subtracted); NaN for the
+        joints the model's training data lacked (``model.trained_joints``).
     """
     x = prepare_inputs(inputs, skeleton.num_joints)
     length = x.shape[0]
@@ -105,7 +106,11 @@ def lift_sequence(
     weighted = (pred * weights[:, None, None]).flatten(0, 1)  # (W * F, J, 3)
     total = torch.zeros((padded, skeleton.num_joints, 3)).index_add_(0, flat, weighted)
     norm = torch.zeros(padded).index_add_(0, flat, weights.repeat(len(starts)))
-    return (total / norm[:, None, None])[:length].numpy()
+    out = (total / norm[:, None, None])[:length].numpy()
+    trained = getattr(model, "trained_joints", None)
+    if trained is not None:  # joints without training data: unknown, not a guess
+        out[:, ~trained.cpu().numpy()] = np.nan
+    return out
 
 
 @torch.inference_mode()

@@ -26,13 +26,25 @@ Linear(dim) -> ``depth`` residual blocks of two (Linear, LayerNorm, ReLU, Dropou
 LayerNorm replaces the paper's BatchNorm so that the result does not depend on how a batch is split
 across processes.
 
-Input encoding (both models, :func:`encode_inputs`): each frame's keypoints are re-expressed relative
-to their confidence-weighted 2D centre and scaled by ``INPUT_SCALE``, and the centre itself is kept as
-two more channels: (x - cx, y - cy) * INPUT_SCALE, conf, cx, cy per joint. Raw screen coordinates vary
-by ~0.1 within a pose around an offset that depends on where the person stands; fed as they are, the
-pose-dependent part of every token is a few per cent of its constant part (bias, confidence,
-position embeddings) and the transformer sat at the mean-pose solution for whole epochs (its test
-MPJPE equalled that of predicting the training mean pose). Centred and scaled, the pose is O(1).
+Joints without training data: both models hold ``trained_joints`` (J,) bool, a buffer saved with the
+weights and set by the trainer to the joints with a 3D target in the training data. Inputs of the other
+joints are ignored (:func:`ignore_untrained`) and :func:`spine3d.lifting.infer.lift_sequence` returns NaN
+for them: the model never learnt where they are.
+
+Input encoding (both models, :func:`encode_inputs`, ``ModelConfig.input_norm``):
+
+- "screen": each frame's keypoints are re-expressed relative to their confidence-weighted 2D centre
+  and scaled by ``INPUT_SCALE``, and the centre itself is kept as two more channels: (x - cx, y - cy)
+  * INPUT_SCALE, conf, cx, cy per joint. Raw screen coordinates vary by ~0.1 within a pose around an
+  offset that depends on where the person stands; fed as they are, the pose-dependent part of every
+  token is a few per cent of its constant part (bias, confidence, position embeddings) and the
+  transformer sat at the mean-pose solution for whole epochs. Centred and scaled, the pose is O(1).
+  The person's size in the image (focal length / distance / image width) still enters the input.
+- "pose": (x - bx, y - by) / s, conf per joint, with (bx, by) the centre of the frame's box around
+  its seen keypoints and s half the mean over the window's frames of the box's longer side. The
+  input is then the same whatever the image size, its aspect ratio, the focal length and the
+  distance (up to perspective), so a model trained on Human3.6M's four cameras and random virtual
+  ones reads any camera's keypoints; the output (root-relative mm) comes from the learnt body size.
 """
 
 from __future__ import annotations
@@ -48,27 +60,55 @@ from spine3d.lifting.config import ModelConfig
 from spine3d.errors import InputError
 
 OUTPUT_SCALE_MM = 1000.0  # the networks predict metres; outputs are in millimetres
-INPUT_SCALE = 4.0  # centred screen coordinates (a standing person spans ~0.8) times this: O(1) features
-ENCODED_CHANNELS = 5  # (x - cx, y - cy) * INPUT_SCALE, conf, cx, cy
+INPUT_SCALE = 4.0  # "screen": centred screen coordinates (a standing person spans ~0.8) times this: O(1) features
+ENCODED_CHANNELS = {"screen": 5, "pose": 3}  # features per joint of each input_norm
+InputNorm = Literal["screen", "pose"]
 
 
-def encode_inputs(x: torch.Tensor) -> torch.Tensor:
+def encode_inputs(x: torch.Tensor, norm: InputNorm = "screen") -> torch.Tensor:
     """The models' input features (module docstring).
 
     Args:
         x: (B, F, J, 3) [x, y, conf], normalised screen coordinates; conf 0 marks a missing point.
+        norm: "screen" or "pose".
 
     Returns:
-        (B, F, J, 5) [(x - cx) * s, (y - cy) * s, conf, cx, cy], with (cx, cy) the frame's
-        confidence-weighted mean of x, y (0 when no point is seen) and s = INPUT_SCALE; the centred
-        coordinates of a missing point are 0.
+        "screen": (B, F, J, 5) [(x - cx) * s, (y - cy) * s, conf, cx, cy], with (cx, cy) the frame's
+        confidence-weighted mean of x, y (0 when no point is seen) and s = INPUT_SCALE.
+        "pose": (B, F, J, 3) [(x - bx) / s, (y - by) / s, conf] (module docstring).
+        The centred coordinates of a missing point are 0.
     """
     xy, conf = x[..., :2], x[..., 2:]
     seen = (conf > 0).to(x.dtype)
+    if norm == "pose":
+        return torch.cat([_box_normalised(xy, seen), conf], dim=-1)
     weight = conf * seen
     centre = (xy * weight).sum(dim=-2, keepdim=True) / weight.sum(dim=-2, keepdim=True).clamp_min(1e-6)
     rel = (xy - centre) * (INPUT_SCALE * seen)
     return torch.cat([rel, conf, centre.expand_as(xy)], dim=-1)
+
+
+def ignore_untrained(x: torch.Tensor, trained: torch.Tensor) -> torch.Tensor:
+    """(B, F, J, 3) inputs with the joints the training data never had (``trained`` (J,) bool False) missing.
+
+    Such a joint (e.g. the eyes and ears: Human3.6M has none, so neither has SIMSPINE-37's training
+    data) never reached the model in training; a value there would be an input it has never seen.
+    """
+    return x * trained.to(x.dtype)[:, None]
+
+
+def _box_normalised(xy: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+    """(B, F, J, 2) keypoints, (B, F, J, 1) 0/1 -> (B, F, J, 2) relative to each frame's box of seen points,
+    in units of half the window's mean box side (frames with fewer than 2 seen points do not count)."""
+    big = torch.finfo(xy.dtype).max
+    lo = torch.where(seen > 0, xy, big).amin(dim=-2, keepdim=True)    # (B, F, 1, 2)
+    hi = torch.where(seen > 0, xy, -big).amax(dim=-2, keepdim=True)
+    framed = (seen.sum(dim=-2, keepdim=True) >= 2).to(xy.dtype)      # (B, F, 1, 1) frames with a box
+    side = ((hi - lo).amax(dim=-1, keepdim=True) * framed).nan_to_num(0.0)  # (B, F, 1, 1)
+    scale = side.sum(dim=1, keepdim=True) / framed.sum(dim=1, keepdim=True).clamp_min(1.0) / 2  # (B, 1, 1, 1)
+    any_seen = seen.sum(dim=-2, keepdim=True) > 0
+    centre = torch.where(any_seen, (lo + hi) / 2, torch.zeros_like(lo))
+    return (xy - centre) / scale.clamp_min(1e-3) * seen
 
 
 AttentionAxis = Literal["spatial", "temporal"]  # attend over the joints of a frame, or the frames of a joint
@@ -152,8 +192,10 @@ class SpineLifter(nn.Module):
     def __init__(self, cfg: ModelConfig, num_joints: int) -> None:
         super().__init__()
         self.cfg, self.num_joints = cfg, num_joints
-        self.embed = nn.Linear(ENCODED_CHANNELS, cfg.dim)
-        self.pose_embed = nn.Linear(num_joints * ENCODED_CHANNELS, num_joints * cfg.dim) if cfg.pose_embedding else None
+        self.register_buffer("trained_joints", torch.ones(num_joints, dtype=torch.bool))
+        channels = ENCODED_CHANNELS[cfg.input_norm]
+        self.embed = nn.Linear(channels, cfg.dim)
+        self.pose_embed = nn.Linear(num_joints * channels, num_joints * cfg.dim) if cfg.pose_embedding else None
         self.pos_joint = nn.Parameter(torch.zeros(num_joints, cfg.dim))
         self.pos_frame = nn.Parameter(torch.zeros(cfg.frames, cfg.dim))
         self.drop = nn.Dropout(cfg.dropout)
@@ -170,7 +212,7 @@ class SpineLifter(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.num_joints, self.cfg.frames)
         f = x.shape[1]
-        features = encode_inputs(x)
+        features = encode_inputs(ignore_untrained(x, self.trained_joints), self.cfg.input_norm)
         h = self.embed(features) + self.pos_joint + self.pos_frame[:f, None, :]
         if self.pose_embed is not None:
             pose = self.pose_embed(rearrange(features, "b f j c -> b f (j c)"))
@@ -187,7 +229,8 @@ class MLPLifter(nn.Module):
     def __init__(self, cfg: ModelConfig, num_joints: int) -> None:
         super().__init__()
         self.cfg, self.num_joints = cfg, num_joints
-        self.inp = nn.Linear(num_joints * ENCODED_CHANNELS, cfg.dim)
+        self.register_buffer("trained_joints", torch.ones(num_joints, dtype=torch.bool))
+        self.inp = nn.Linear(num_joints * ENCODED_CHANNELS[cfg.input_norm], cfg.dim)
         self.blocks = nn.ModuleList(
             nn.Sequential(*[m for _ in range(2) for m in (nn.Linear(cfg.dim, cfg.dim), nn.LayerNorm(cfg.dim),
                                                           nn.ReLU(), nn.Dropout(cfg.dropout))])
@@ -197,7 +240,8 @@ class MLPLifter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.num_joints, None)
-        h = self.inp(rearrange(encode_inputs(x), "b f j c -> b f (j c)"))
+        features = encode_inputs(ignore_untrained(x, self.trained_joints), self.cfg.input_norm)
+        h = self.inp(rearrange(features, "b f j c -> b f (j c)"))
         for block in self.blocks:
             h = h + block(h)
         return rearrange(self.out(h), "b f (j c) -> b f j c", c=3) * OUTPUT_SCALE_MM

@@ -85,7 +85,9 @@ class Trainer:
         self.loader = DataLoader(self.windows, batch_size=self.sampler.local_batch, sampler=self.sampler,
                                  num_workers=cfg.data.num_workers, worker_init_fn=worker_init_fn,
                                  generator=self.generator, pin_memory=self.device.type == "cuda")
-        self.model = build_model(cfg.model, self.skeleton.num_joints).to(self.device)
+        self.model = build_model(cfg.model, self.skeleton.num_joints)
+        self.model.trained_joints.copy_(torch.from_numpy(self.windows.target_joints))
+        self.model.to(self.device)
         self.net = self.model
         if dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None

@@ -1,7 +1,7 @@
 """YAML -> typed dataclasses: the one loader behind every spine3d config.
 
 A config is a dataclass whose field annotations say what each YAML value may be (``float``, ``int``,
-``bool``, ``str``, ``Literal[...]``, ``X | None``, ``tuple[...]``, ``dict[str, X]`` or a nested
+``bool``, ``str``, ``Literal[...]``, ``X | None``, ``tuple[...]`` (``tuple[X, ...]``: any length), ``dict[str, X]`` or a nested
 dataclass for a section). :func:`from_mapping` checks every value against its annotation and builds
 the dataclass; an unknown key, a missing required key or a value of the wrong type raises
 :class:`spine3d.errors.InputError` naming the key (``model.dim``) and, through :func:`load_yaml`,
@@ -67,6 +67,10 @@ def convert(value: Any, tp: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         return convert(value, next(a for a in args if a is not type(None)), where)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:  # tuple[X, ...]: any length
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"{where} must be a list, got {value!r}")
+        return tuple(convert(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise InputError(f"{where} must be a list of {len(args)} values, got {value!r}")

@@ -20,14 +20,20 @@ input:  an npz with 'keypoints' (T, J, 2|3) px (+ 'confidence' (T, J)), 'image_s
 output: a 3D result npz (README "Formats"): 'points' (T, J, 3) mm, frame 'camera' (x right, y down,
         z forward), root (Hip) relative, 'joint_names', 'skeleton', 'frame_numbers'. --trc also writes
         an OpenSim TRC in mm of the same root-relative camera-frame points with OpenSim's Y-up axes:
-        X = x_cam, Y = -y_cam (up), Z = -z_cam (towards the camera).
+        X = x_cam, Y = -y_cam (up), Z = -z_cam (towards the camera). 'evidence' (T, J) bool: the
+        joint had a keypoint (confidence > 0) in that frame; False: the lifter inferred it from the
+        other joints (e.g. the vertebrae from a BODY_25B detector), weigh it accordingly. Joints the
+        model's training data lacks (SIMSPINE-37 on Human3.6M: eyes, ears, toes, heels) are NaN.
+model:  without --checkpoint, the default checkpoint shipped inside spine3d (README, "Lifters": how it
+        was trained and what it scores); it reads any layout's keypoints from any camera.
 """
 
 
 def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
     p = subparsers.add_parser(name, help=help_text, description=help_text + ".", epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, type=Path, help="trained lifter (best.pt / last.pt)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="trained lifter (best.pt / last.pt / an export); default: the checkpoint shipped with spine3d")
     p.add_argument("--input", required=True, type=Path, help="keypoints npz or OpenPose JSON folder")
     p.add_argument("--out", required=True, type=Path, help="output npz")
     p.add_argument("--flip-tta", action="store_true", help="average with the mirrored input (flip TTA)")
@@ -41,9 +47,10 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
-    from spine3d.lifting.checkpoint import load_checkpoint
+    from spine3d.lifting.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
     from spine3d.lifting.infer import lift_sequence
     from spine3d.lifting.inputs import load_lift_input
     from spine3d.formats.results3d import Result3D, write_result3d
@@ -52,14 +59,29 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--device cuda: no CUDA device is available")
     if not args.fps > 0:
         raise InputError(f"--fps must be a positive frame rate, got {args.fps}")
-    model, cfg, skeleton = load_checkpoint(args.checkpoint, args.device)
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        checkpoint = DEFAULT_CHECKPOINT
+        if not checkpoint.is_file():
+            raise InputError("this install lacks the shipped default checkpoint; pass --checkpoint", checkpoint)
+    model, cfg, skeleton = load_checkpoint(checkpoint, args.device)
     data = load_lift_input(args.input, skeleton, args.skeleton, args.image_size)
     points = lift_sequence(model, data.inputs, cfg.data.frames, args.flip_tta, skeleton)
+    evidence = (data.inputs[..., 2] > 0) & np.isfinite(points).all(-1)  # (T, J): seen in that frame, else inferred
     result = Result3D(points, tuple(skeleton.names), "camera", "mm", root_relative=True, skeleton=skeleton.name,
-                      fps=args.fps, frame_numbers=data.frame_numbers)
+                      fps=args.fps, frame_numbers=data.frame_numbers, evidence=evidence)
     write_result3d(args.out, result)
+    seen = evidence.any(axis=0)
     print(f"lifted {len(points)} frames x {skeleton.num_joints} joints ({data.layout.name} -> {skeleton.name}"
           f"{', flip TTA' if args.flip_tta else ''}) -> {args.out}")
+    unknown = ~np.isfinite(points).all(-1).any(0)
+    if unknown.any():
+        print(f"  {int(unknown.sum())} joints NaN (the model's training data has none): "
+              + ", ".join(n for n, u in zip(skeleton.names, unknown) if u))
+    inferred = ~seen & ~unknown
+    if inferred.any():
+        print(f"  {int(inferred.sum())} joints never seen in the input, inferred from the others (evidence False): "
+              + ", ".join(n for n, i in zip(skeleton.names, inferred) if i))
     if args.trc is not None:
         write_result3d(args.trc, result)
         print(f"TRC (camera frame, Y-up, mm) -> {args.trc}")

@@ -19,7 +19,8 @@ examples:
 
 The run folder gets last.pt (every epoch), best.pt (lowest test P-MPJPE on the spine joints),
 metrics.csv, tensorboard/ (when tensorboard is installed), config.yaml and, at the end, eval.json
-(best.pt scored on every test frame with and without flip TTA). --resume continues bit for bit from
+(best.pt scored on every test frame with and without flip TTA); --export copies best.pt (else last.pt)
+without its training state, as shipped with spine3d lift. --resume continues bit for bit from
 the last completed epoch. With --ddp, data.batch_size is the global batch (split across processes).
 """
 
@@ -39,6 +40,8 @@ def add_parser(subparsers, name: str, help_text: str) -> argparse.ArgumentParser
     p.add_argument("--eval-every", type=int, default=1, metavar="N",
                    help="score the test split every N epochs and after the last (default 1; 0: never)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--export", type=Path, default=None, metavar="PT",
+                   help="also write an inference-only copy of best.pt (else last.pt): weights, config, scores")
     return p
 
 
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = args.out or Path("runs") / cfg.name
         _check_run_folder(out, args.resume)
-        data = _dataset(args.data, info, barrier)
+        data = _dataset(args.data, cfg.data.synthetic, info, barrier)
         trainer = Trainer(cfg, data, out, device=device, epochs=args.epochs, dist=info,
                           progress=not args.no_progress, eval_every=args.eval_every)
         if args.resume:
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         trainer.fit()
         if info.is_main:
             _final_report(out, data)
+            if args.export is not None:
+                _export(out, args.export)
     finally:
         if info.enabled and dist.is_initialized():
             dist.destroy_process_group()
@@ -93,18 +98,27 @@ def _check_run_folder(out: Path, resume: bool) -> None:
                          "another --out", out)
 
 
-def _dataset(data: Path | None, info, barrier) -> Path:
-    """The dataset folder; without --data, the synthetic default (generated once, by rank 0)."""
+def _dataset(data: Path | None, motions: str, info, barrier) -> Path:
+    """The dataset folder; without --data, the built-in synthetic set ``data.synthetic`` names
+    (generated once, by rank 0)."""
     if data is not None:
         return data
     from spine3d.data.synth import ensure_default_dataset
 
     if info.is_main:
-        path = ensure_default_dataset()
+        path = ensure_default_dataset(motions)
     barrier(info)
     if not info.is_main:
-        path = ensure_default_dataset()
+        path = ensure_default_dataset(motions)
     return Path(path)
+
+
+def _export(out: Path, path: Path) -> None:
+    from spine3d.lifting.checkpoint import export_checkpoint
+
+    source = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
+    export_checkpoint(source, path)
+    print(f"exported {source} (inference only, {path.stat().st_size / 1e6:.1f} MB) -> {path}")
 
 
 def _final_report(out: Path, data: Path) -> None:

@@ -1,0 +1,135 @@
+"""Does a lifter hold up on real input? Scores for keypoint subsets and for a real multi-camera trial.
+
+Two measurements (``experiments/lifter_real_input.py`` prints them as tables):
+
+- :func:`layout_scores`: the synthetic test split (every camera of its rigs), lifted with all joints
+  given and with only the joints one detector layout provides (the others at confidence 0, exactly as
+  ``spine3d lift`` feeds a BODY_25B, COCO-17 or spine-only file), scored as P-MPJPE on the body joints
+  that BODY_25B shares with the model's layout and on the spine joints.
+- :func:`real_trial_scores`: a real trial filmed by a calibrated rig (the Pose2Sim balancing trial):
+  its detections are triangulated into a 3D reference; each camera's real detections, and the
+  reference projected ideally into that camera, are lifted and scored against the reference in that
+  camera's frame on the shared body joints, beside a constant pose (the reference's own mean pose
+  in that camera's frame, every frame) as the floor any useful lifter must beat.
+
+P-MPJPE aligns each frame by a similarity transform on the scored joints, so definitions of a joint
+that differ between a detector and SIMSPINE's markers (hip centres, head top) stay in the error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from spine3d.calibration import CameraRig
+from spine3d.data.config import DataConfig
+from spine3d.data.source import SequenceSource
+from spine3d.data.trial import read_trial
+from spine3d.errors import InputError
+from spine3d.evaluation import p_mpjpe
+from spine3d.lifting.data import eval_sequences
+from spine3d.lifting.infer import lift_sequence
+from spine3d.lifting.normalize import make_inputs
+from spine3d.skeletons import BODY_25B, Skeleton, get_skeleton, remap
+from spine3d.triangulation import triangulate
+from spine3d.triangulation.detections import choose_person
+from spine3d.triangulation.status import trusted
+
+# The body joints a BODY_25B detector gives that are not face or foot points: scored everywhere here.
+BODY_15 = ("Nose", "Neck", "Head", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+           "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle")
+INPUT_LAYOUTS = ("all", "body25b", "coco17", "spinepose9")
+
+
+@dataclass
+class Scores:
+    """P-MPJPE (mm) of one input condition: on ``BODY_15`` and on the spine joints (NaN where not scored)."""
+
+    body: float
+    spine: float = float("nan")
+    frames: int = 0
+
+
+def joint_indices(skeleton: Skeleton, names: Sequence[str]) -> np.ndarray:
+    """(K,) indices of the canonical ``names`` in ``skeleton`` (InputError naming a missing one)."""
+    lookup = {c: i for i, c in enumerate(skeleton.canonical)}
+    missing = [n for n in names if n not in lookup]
+    if missing:
+        raise InputError(f"layout {skeleton.name} lacks {', '.join(missing)}")
+    return np.array([lookup[n] for n in names])
+
+
+def only_layout(inputs: np.ndarray, layout: str, skeleton: Skeleton) -> np.ndarray:
+    """(..., J, 3) lifter inputs with the joints ``layout`` lacks set missing (0, 0, 0); "all" keeps all."""
+    if layout == "all":
+        return inputs
+    keep = get_skeleton(layout).mapping_to(skeleton) >= 0
+    return np.where(keep[:, None], inputs, np.float32(0.0)).astype(np.float32)
+
+
+def layout_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, source: SequenceSource,
+                  data: DataConfig, layouts: Sequence[str] = INPUT_LAYOUTS, step: int = 1) -> dict[str, Scores]:
+    """P-MPJPE on every frame of the test items of ``source`` under each input layout (module docstring).
+
+    ``data``: the protocol ("gt" or "detected") and noise model of the 2D inputs. ``step``: score every
+    ``step``-th test item (sequence x camera; 3 rotates through a 4-camera rig), 1: all.
+    """
+    body, spine = joint_indices(skeleton, BODY_15), np.flatnonzero(skeleton.group("spine"))
+    preds: dict[str, list[np.ndarray]] = {name: [] for name in layouts}
+    targets = []
+    for k, seq in enumerate(eval_sequences(source, "test", data)):
+        if k % step:
+            continue
+        for name in layouts:
+            preds[name].append(lift_sequence(model, only_layout(seq.inputs, name, skeleton), frames, False, skeleton))
+        targets.append(seq.target)
+    gt = np.concatenate(targets)
+    return {name: Scores(p_mpjpe(np.concatenate(p)[:, body], gt[:, body]),
+                         p_mpjpe(np.concatenate(p)[:, spine], gt[:, spine]) if len(spine) >= 3 else float("nan"),
+                         len(gt))
+            for name, p in preds.items()}
+
+
+@dataclass
+class TrialScores:
+    """P-MPJPE (mm) on ``BODY_15`` over every camera and trusted reference frame of a real trial."""
+
+    detected: float
+    ideal: float
+    constant: float
+    frames: int
+    cameras: int
+
+
+def real_trial_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, calibration: str | Path,
+                      detections: str | Path, layout: str | Skeleton = BODY_25B) -> TrialScores:
+    """Lift each camera of a real trial and score it against the triangulated reference (module docstring).
+
+    Args:
+        calibration: the rig's calibration TOML. detections: its OpenPose JSON folders (one per camera).
+        layout: the detections' keypoint layout.
+    """
+    rig = CameraRig.from_toml(calibration)
+    det = choose_person(rig, read_trial(detections, rig, layout))
+    found = get_skeleton(layout) if isinstance(layout, str) else layout
+    res = triangulate(rig, det.points2d, det.confidence)
+    world = np.where(trusted(res.status)[..., None], res.points, np.nan)  # (T, J_layout, 3) m
+    idx_model, idx_ref = joint_indices(skeleton, BODY_15), joint_indices(found, BODY_15)
+    scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"detected": [], "ideal": [], "constant": []}
+    for c, camera in enumerate(rig):
+        ref = camera.world_to_camera(world)[:, idx_ref] * 1000.0  # (T, 15, 3) mm camera frame
+        real = np.concatenate([det.points2d[c], det.confidence[c][..., None]], axis=-1)
+        ideal = camera.project(world)
+        for name, kp in (("detected", real), ("ideal", np.concatenate([ideal, np.isfinite(ideal[..., :1])], -1))):
+            kp = remap(kp, found, skeleton)  # joints the layout lacks: NaN, lifted as missing
+            inputs = make_inputs(kp[..., :2], kp[..., 2], camera.size)
+            scores[name].append((lift_sequence(model, inputs, frames, False, skeleton)[:, idx_model], ref))
+        centred = ref - np.nanmean(ref, axis=1, keepdims=True)
+        scores["constant"].append((np.broadcast_to(np.nanmean(centred, axis=0), ref.shape), ref))
+    result = {name: p_mpjpe(np.concatenate([p for p, _ in pairs]), np.concatenate([g for _, g in pairs]))
+              for name, pairs in scores.items()}
+    return TrialScores(result["detected"], result["ideal"], result["constant"], len(world), len(rig))
