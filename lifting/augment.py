@@ -26,7 +26,7 @@ class MissingPoints:
 
     def __init__(self, cfg: AugmentConfig, skeleton: Skeleton) -> None:
         self.cfg = cfg
-        self.layout_masks = np.stack([get_skeleton(name).mapping_to(skeleton) >= 0 for name in cfg.layouts]) \
+        self.layout_masks = np.stack([get_skeleton(name).provides(skeleton) for name in cfg.layouts]) \
             if cfg.layouts else np.ones((1, skeleton.num_joints), bool)  # (L, J) joints each layout provides
 
     @property

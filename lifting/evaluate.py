@@ -10,9 +10,7 @@ frame) for the full skeleton and the spine joints, overall and per action, root-
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
@@ -24,7 +22,7 @@ from spine3d.lifting.checkpoint import load_checkpoint
 from spine3d.data.source import SequenceSource
 from spine3d.lifting.data import EvalSequence, eval_sequences
 from spine3d.lifting.infer import lift_sequence
-from spine3d.io import write_text_atomic
+from spine3d.io import write_json_atomic
 from spine3d.skeletons import Skeleton
 
 GROUPS = ("full", "spine")
@@ -98,10 +96,4 @@ def evaluate_checkpoint(
 def write_results(results: dict[bool, EvalResult], path: str | os.PathLike) -> None:
     """Write results as JSON (atomically): ``{"plain": ..., "flip_tta": ...}`` of :meth:`EvalResult.to_dict`."""
     doc = {("flip_tta" if flip else "plain"): result.to_dict() for flip, result in results.items()}
-    write_text_atomic(Path(path), json.dumps(doc, indent=1, default=_json_default))
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    write_json_atomic(path, doc)

@@ -80,7 +80,7 @@ def load_lift_input(path: str | os.PathLike, target: Skeleton, skeleton: str | N
         raise InputError(str(exc), path) from None
     if layout is not target:
         kp = remap(kp, layout, target)  # joints the layout lacks: NaN (missing)
-    missing = [target.names[i] for i in np.flatnonzero(layout.mapping_to(target) < 0)]
+    missing = [target.names[i] for i in np.flatnonzero(~layout.provides(target))]
     if missing:
         logger.warning("%s: the %s layout lacks %d of the model's %d joints (%s): lifted as missing points",
                        path, layout.name, len(missing), target.num_joints, ", ".join(missing))

@@ -113,6 +113,10 @@ class Skeleton:
         lookup = {c: i for i, c in enumerate(self.canonical)}
         return np.array([lookup.get(c, -1) for c in other.canonical], dtype=np.int64)
 
+    def provides(self, other: "Skeleton") -> np.ndarray:
+        """(J_other,) bool: the joints of ``other`` this layout has (by canonical name)."""
+        return self.mapping_to(other) >= 0
+
 
 def _mirror_name(name: str) -> str:
     """Swap the side of a canonical or layout name: LHip <-> RHip, left_eye <-> right_eye."""

@@ -56,18 +56,17 @@ class Scores:
 
 def joint_indices(skeleton: Skeleton, names: Sequence[str]) -> np.ndarray:
     """(K,) indices of the canonical ``names`` in ``skeleton`` (InputError naming a missing one)."""
-    lookup = {c: i for i, c in enumerate(skeleton.canonical)}
-    missing = [n for n in names if n not in lookup]
-    if missing:
-        raise InputError(f"layout {skeleton.name} lacks {', '.join(missing)}")
-    return np.array([lookup[n] for n in names])
+    try:
+        return np.array([skeleton.index(n) for n in names])
+    except KeyError as exc:
+        raise InputError(f"layout {skeleton.name} lacks a joint: {exc.args[0]}") from None
 
 
 def only_layout(inputs: np.ndarray, layout: str, skeleton: Skeleton) -> np.ndarray:
     """(..., J, 3) lifter inputs with the joints ``layout`` lacks set missing (0, 0, 0); "all" keeps all."""
     if layout == "all":
         return inputs
-    keep = get_skeleton(layout).mapping_to(skeleton) >= 0
+    keep = get_skeleton(layout).provides(skeleton)
     return np.where(keep[:, None], inputs, np.float32(0.0)).astype(np.float32)
 
 

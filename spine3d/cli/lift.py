@@ -67,14 +67,15 @@ def run(args: argparse.Namespace) -> int:
     model, cfg, skeleton = load_checkpoint(checkpoint, args.device)
     data = load_lift_input(args.input, skeleton, args.skeleton, args.image_size)
     points = lift_sequence(model, data.inputs, cfg.data.frames, args.flip_tta, skeleton)
-    evidence = (data.inputs[..., 2] > 0) & np.isfinite(points).all(-1)  # (T, J): seen in that frame, else inferred
+    known = np.isfinite(points).all(-1)  # (T, J): False for joints the model's training data lacks
+    evidence = (data.inputs[..., 2] > 0) & known  # (T, J): seen in that frame, else inferred
     result = Result3D(points, tuple(skeleton.names), "camera", "mm", root_relative=True, skeleton=skeleton.name,
                       fps=args.fps, frame_numbers=data.frame_numbers, evidence=evidence)
     write_result3d(args.out, result)
     seen = evidence.any(axis=0)
     print(f"lifted {len(points)} frames x {skeleton.num_joints} joints ({data.layout.name} -> {skeleton.name}"
           f"{', flip TTA' if args.flip_tta else ''}) -> {args.out}")
-    unknown = ~np.isfinite(points).all(-1).any(0)
+    unknown = ~known.any(0)
     if unknown.any():
         print(f"  {int(unknown.sum())} joints NaN (the model's training data has none): "
               + ", ".join(n for n, u in zip(skeleton.names, unknown) if u))

@@ -29,7 +29,7 @@ from spine3d.errors import InputError
 from spine3d.formats.h36m_npz import write_h36m_positions
 from spine3d.formats.simspine_h5 import (ACTIONS, TEST_SUBJECTS, TRAIN_SUBJECTS, RigArrays, SimSpineSequence,
                                          write_simspine_h5)
-from spine3d.io import write_text_atomic
+from spine3d.io import write_json_atomic, write_text_atomic
 from spine3d.skeletons import SIMSPINE_15
 from spine3d.data.synth.actions import GENERATORS as H36M_GENERATORS
 from spine3d.data.synth.body import foot_contacts, h36m_sites, marker_sites, subject_dims
@@ -175,7 +175,7 @@ def generate_dataset(out_dir: str | os.PathLike, subjects: Sequence[str] = SUBJE
     write_simspine_h5(out / H5_NAME, sequences(), calibrations, SIMSPINE_15.names)
     write_h36m_positions(out / H36M_NAME, positions)
     manifest = _manifest(subjects, seconds_per_action, seed, fps, actions)
-    write_text_atomic(out / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
+    write_json_atomic(out / MANIFEST_NAME, manifest, indent=2)
     (out / INCOMPLETE_NAME).unlink()
     logger.info("synthetic SIMSPINE dataset written to %s", out)
     return out
