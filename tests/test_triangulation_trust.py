@@ -166,14 +166,45 @@ def _predict_loop(points, b, a, t, j):
     return points[b if b is not None else a, j]
 
 
-def _tolerance_loop(points, anchor, j, floor, factor):
-    """Reference of temporal.tolerances for series j."""
+def _scale_loop(points, anchor, j, factor):
+    """Reference of temporal.noise_scales for series j."""
     def second_differences(columns):
         return [np.linalg.norm(points[t, c] - 0.5 * (points[t - 1, c] + points[t + 1, c]))
                 for c in columns for t in range(1, anchor.shape[0] - 1) if anchor[t - 1:t + 2, c].all()]
     own = second_differences([j])
     d = own if len(own) >= 20 else second_differences(range(anchor.shape[1]))
-    return max(floor, factor * np.median(d) / 1.5382)
+    return factor * np.median(d) / 1.5382
+
+
+def _step_loop(points, anchor, j):
+    """Reference of temporal.step_scales for series j."""
+    def steps(columns):
+        return [np.linalg.norm(points[t, c] - points[t - 1, c])
+                for c in columns for t in range(1, anchor.shape[0]) if anchor[t - 1:t + 1, c].all()]
+    own = steps([j])
+    return np.percentile(own if len(own) >= 20 else steps(range(anchor.shape[1])), 99)
+
+
+def _far_loop(points, anchor, t, j, window, floor, scale, step):
+    """Reference of one point's spike test: (distance from its prediction, whether that is a spike's)."""
+    limit = max(floor, scale)
+    b, a = _neighbours_loop(anchor, t, j, window)
+    if not anchor[t, j] or (b is None and a is None):
+        return 0.0, False
+    if b is not None and a is not None:
+        far = np.linalg.norm(points[t, j] - _predict_loop(points, b, a, t, j))
+        apart = min(np.linalg.norm(points[t, j] - points[b, j]), np.linalg.norm(points[t, j] - points[a, j]))
+        return far, far > limit and apart > limit
+    near = b if b is not None else a
+    apart = np.linalg.norm(points[t, j] - points[near, j])
+    second = _neighbours_loop(anchor, near, j, window)[0 if b is not None else 1]  # beyond it, same side
+    if second is None:  # one neighbour: it may have moved by up to a large step per frame
+        allowed = max(floor, np.sqrt(2 / 1.5) * scale) + abs(t - near) * step
+        return apart, apart > allowed and apart > limit
+    r = (t - near) / (near - second)
+    far = np.linalg.norm(points[t, j] - points[near, j] - r * (points[near, j] - points[second, j]))
+    allowed = max(floor, np.sqrt((1 + (1 + r) ** 2 + r ** 2) / 1.5) * scale)
+    return far, far > allowed and apart > limit
 
 
 def _verify_loop(points, status, window, floor, factor, spikes, rounds=4):
@@ -181,19 +212,15 @@ def _verify_loop(points, status, window, floor, factor, spikes, rounds=4):
     out = status.copy()
     anchor = status == OK
     t_count, j_count = status.shape
-    limit = [_tolerance_loop(points, anchor, j, floor, factor) for j in range(j_count)]
+    scale = [_scale_loop(points, anchor, j, factor) for j in range(j_count)]
+    limit = [max(floor, s) for s in scale]
+    step = [_step_loop(points, anchor, j) for j in range(j_count)]
     for _ in range(rounds if spikes else 0):
-        distance = np.zeros(status.shape)
-        for t in range(t_count):
-            for j in range(j_count):
-                b, a = _neighbours_loop(anchor, t, j, window)
-                if anchor[t, j] and b is not None and a is not None:
-                    far = np.linalg.norm(points[t, j] - _predict_loop(points, b, a, t, j))
-                    apart = min(np.linalg.norm(points[t, j] - points[b, j]), np.linalg.norm(points[t, j] - points[a, j]))
-                    distance[t, j] = far if apart > limit[j] else -far
-        spikes_found = [(t, j) for t in range(t_count) for j in range(j_count) if distance[t, j] > limit[j]
-                        and abs(distance[t, j]) >= max(abs(distance[t - 1, j]) if t else 0.0,
-                                                       abs(distance[t + 1, j]) if t + 1 < t_count else 0.0)]
+        tests = [[_far_loop(points, anchor, t, j, window, floor, scale[j], step[j]) for j in range(j_count)]
+                 for t in range(t_count)]
+        far = np.array([[f for f, _ in row] for row in tests])
+        spikes_found = [(t, j) for t in range(t_count) for j in range(j_count) if tests[t][j][1]
+                        and far[t, j] >= max(far[t - 1, j] if t else 0.0, far[t + 1, j] if t + 1 < t_count else 0.0)]
         for t, j in spikes_found:
             out[t, j], anchor[t, j] = TEMPORAL_OUTLIER, False
         if not spikes_found:
@@ -229,6 +256,24 @@ def test_a_spike_is_rejected_and_a_step_is_not():
     points[31] += [0.0, 0.0, 0.4]
     out = verify_in_time(points, np.full((60, 1), OK, np.uint8), 3, 0.05, 4.0)
     assert np.flatnonzero(out[:, 0] == TEMPORAL_OUTLIER).tolist() == [31]
+
+
+def test_a_spike_at_the_edge_of_a_run_is_rejected_and_fast_motion_is_not():
+    """Points at the edges of gaps (no "ok" neighbour on one side): a wrong one 0.2 m off is rejected
+    (frames 29 and 40, each predicted from two neighbours on its other side); of a pair of "ok"
+    points that only have each other (60, 61) and disagree by 0.3 m, neither can be trusted. A
+    joint moving fast (2 m/s at 50 fps, 40 mm per frame, near the 50 mm floor) is followed."""
+    rng = np.random.default_rng(RNG_SEED)
+    frames = np.arange(80)
+    points = np.stack([0.04 * frames, np.zeros(80), np.full(80, 1.0)], axis=-1)[:, None] + rng.normal(0, 0.003, (80, 1, 3))
+    status = np.full((80, 1), OK, np.uint8)
+    status[np.r_[30:40, 56:60, 62:66]] = _status("no_consensus")  # gaps: 29, 40, 55, 60, 61, 66 are edges
+    wrong = points.copy()
+    wrong[29] += [0.0, 0.2, 0.0]
+    wrong[40] += [0.0, 0.0, -0.2]
+    wrong[61] += [0.0, 0.3, 0.0]
+    assert not (verify_in_time(points, status, 3, 0.05, 4.0) == TEMPORAL_OUTLIER).any()
+    assert np.flatnonzero(verify_in_time(wrong, status, 3, 0.05, 4.0)[:, 0] == TEMPORAL_OUTLIER).tolist() == [29, 40, 60, 61]
 
 
 def _stable_loop(inliers, view_errors, usable, kept_, bound):

@@ -52,7 +52,7 @@ class TriangulationOptions:
         temporal_window: frames, how far (each side) a trusted neighbour may be to check a 2-view point.
         temporal_tolerance: m, the smallest tolerance in time: an unverified point farther than
             its series' tolerance (max(this, noise_factor x the series' own scale of deviations from
-            its neighbours' path), :func:`spine3d.triangulation.temporal.tolerances`) from its
+            its neighbours' path), :func:`spine3d.triangulation.temporal.noise_scales`) from its
             trusted neighbours' path is a "temporal_outlier", closer "verified_in_time"; RANSAC's
             ok points farther are spikes.
         seed: random seed of the view sampling (only used when C > max_pair_views).

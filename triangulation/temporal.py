@@ -18,13 +18,21 @@ sequence each point is predicted from its neighbours in time: the nearest "ok" p
 more agreeing views) of the same series (joint) strictly before and after it, within ``window``
 frames, interpolated linearly at its frame (or the one neighbour, at the start or end of a run).
 Each series' tolerance is ``max(tolerance, noise_factor * s)``, ``s`` the series' own scale of
-deviations from such predictions (noise and motion, :func:`tolerances`): noisy detections widen it.
+deviations from such predictions (noise and motion, :func:`noise_scales`): noisy detections widen it.
 
 1. Spikes (RANSAC): an "ok" point with neighbours on both sides farther than the tolerance from
    their prediction and from each of them (a spike, not a step such as the join of two
    recordings, where a point stays with one side), and farther from its prediction than its two
    frame neighbours are from theirs (a wrong point drags those by half as much), is a
    "temporal_outlier" (rejected) and no longer a neighbour; a few rounds catch runs of them.
+   At the edge of a run (neighbours on one side only: a gap follows, often the wrong frames
+   that made the consensus a coincidence) the point is predicted by extending the line through
+   its two nearest neighbours on that side (within ``window`` frames of each other), and the
+   noise part of the tolerance grows as that extrapolation's noise does (:func:`extrapolation_gain`);
+   with one neighbour there, by that neighbour, the tolerance widened by the distance the series
+   moves in as many frames (its 99th percentile step between consecutive "ok" points,
+   :func:`step_scales`). Farther than that and than the tolerance from its nearest neighbour, it
+   is a spike too.
 2. An "unverified" point within the tolerance of its prediction is "verified_in_time", farther a
    "temporal_outlier"; without such a neighbour it stays "unverified".
 """
@@ -38,6 +46,7 @@ from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIF
 SPIKE_ROUNDS = 4  # rounds of spike removal among the "ok" points (one per run of frames and round)
 MIN_TRIPLETS = 20  # "ok" triplets a series needs for its own tolerance (else the median of all)
 MAXWELL_MEDIAN = 1.5382  # median of |v| for v ~ N(0, I_3)
+STEP_PERCENTILE = 99.0  # a series' large step per frame (spikes at the edge of a run with one neighbour)
 
 
 def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.ndarray, kept: np.ndarray,
@@ -75,8 +84,8 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         points: (T, ..., 3) m.
         status: (T, ...) uint8.
         window: frames, how far a trusted neighbour may be (each side).
-        tolerance: m, the smallest tolerance (see :func:`tolerances`).
-        noise_factor: the tolerance in units of the series' own noise (see :func:`tolerances`).
+        tolerance: m, the smallest tolerance.
+        noise_factor: the tolerance in units of the series' own noise (see :func:`noise_scales`).
         spikes: look for spikes among the "ok" points (RANSAC, whose consensus of three can be a
             coincidence; the linear methods check no agreement to begin with).
         rounds: at most this many rounds of spike removal.
@@ -95,23 +104,19 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     columns = np.arange(codes.shape[1]) if spikes else np.unique(todo[1])  # the series that need a tolerance
     if not columns.size:
         return out.reshape(status.shape)
-    limit = np.full(codes.shape[1], np.nan)
-    limit[columns] = tolerances(flat, anchor, tolerance, noise_factor, columns)  # m
+    scale = np.full(codes.shape[1], np.nan)
+    scale[columns] = noise_scales(flat, anchor, noise_factor, columns)  # m
+    limit = np.maximum(tolerance, scale)
+    step = step_scales(flat, anchor, columns) if spikes else None  # (K,) m per frame
     for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
-        sub, here = anchor[:, columns], flat[:, columns]
-        p_before, p_after, w, before, after = neighbours(here, sub, window)
-        predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
-        distance = np.where(sub & before & after, np.linalg.norm(here - predicted, axis=-1), 0.0)
-        apart = np.minimum(np.linalg.norm(here - p_before, axis=-1), np.linalg.norm(here - p_after, axis=-1))
-        spike = ((distance > limit[columns]) & (apart > limit[columns])  # far from both sides: not a step
-                 & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
+        spike = _spikes(flat[:, columns], anchor[:, columns], window, tolerance, scale[columns], step)
         hit = spike.any(axis=0)
         if not hit.any():
             break
         frames, which = np.nonzero(spike)
         out[frames, columns[which]] = TEMPORAL_OUTLIER
         anchor[frames, columns[which]] = False
-        columns = columns[hit]
+        columns, step = columns[hit], step[hit]
     if todo[0].size:
         predicted, before, after = predict(flat, anchor, window, todo)
         distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
@@ -121,14 +126,39 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     return out.reshape(status.shape)
 
 
-def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_factor: float,
-               columns: np.ndarray) -> np.ndarray:
-    """(K,) m, the tolerance of each series of ``columns`` (K,): ``max(tolerance, noise_factor * s)``.
+def _spikes(points: np.ndarray, anchor: np.ndarray, window: int, tolerance: float, scale: np.ndarray,
+            step: np.ndarray) -> np.ndarray:
+    """(T, K) bool: the "ok" points of one round that are spikes (module docstring, check 1).
+
+    Args:
+        points: (T, K, 3) m; anchor: (T, K) bool, the "ok" points; window: frames;
+        tolerance: m, the floor; scale: (K,) m, each series' noise part (:func:`noise_scales`);
+        step: (K,) m per frame, each series' large step (:func:`step_scales`).
+    """
+    limit = np.maximum(tolerance, scale)
+    p_before, p_after, w, before, after = neighbours(points, anchor, window)
+    predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
+    both = anchor & before & after
+    apart = np.minimum(np.linalg.norm(points - p_before, axis=-1), np.linalg.norm(points - p_after, axis=-1))
+    extended, gain, edge, line, nearest, gap = extrapolate(points, anchor, window)
+    edge &= anchor
+    distance = np.where(both, np.linalg.norm(points - predicted, axis=-1),
+                        np.where(edge, np.linalg.norm(points - extended, axis=-1), 0.0))
+    apart = np.where(edge, np.linalg.norm(points - nearest, axis=-1), apart)
+    widened = np.maximum(tolerance, gain * scale) + np.where(line, 0.0, gap * step)  # one neighbour: it may have moved
+    allowed = np.where(edge, widened, limit)
+    return ((distance > allowed) & (apart > limit)  # far from every side: not a step
+            & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
+
+
+def noise_scales(points: np.ndarray, anchor: np.ndarray, noise_factor: float, columns: np.ndarray) -> np.ndarray:
+    """(K,) m, ``noise_factor * s`` for each series of ``columns`` (K,): the noise part of its tolerance.
 
     ``s`` is the series' own scale of "where it is" against "where its neighbours put it": the
     second differences ``d = |X_t - (X_{t-1} + X_{t+1}) / 2|`` of three consecutive "ok" points,
     whose median is 1.5382 s for Gaussian noise (a Maxwell distribution), noise and motion both.
-    Series with fewer than :data:`MIN_TRIPLETS` such triplets take the median over all series.
+    Series with fewer than :data:`MIN_TRIPLETS` such triplets take the median over all series
+    (0 without any triplet at all).
 
     Args:
         points: (T, M, 3) m; anchor: (T, M) bool.
@@ -139,7 +169,7 @@ def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_f
         return np.where(three, d, np.nan)
 
     if anchor.shape[0] < 3:  # no triplet at all
-        return np.full(columns.shape, tolerance)
+        return np.zeros(columns.shape)
     d = second_differences(columns)
     count = np.isfinite(d).sum(axis=0)
     ranked = np.sort(d, axis=0)  # NaN last: the median of the finite values, vectorised
@@ -151,7 +181,70 @@ def tolerances(points: np.ndarray, anchor: np.ndarray, tolerance: float, noise_f
         every = second_differences(np.arange(anchor.shape[1]))
         overall = np.median(every[np.isfinite(every)]) if np.isfinite(every).any() else 0.0
         median = np.where(few, overall, median)
-    return np.maximum(tolerance, noise_factor * median / MAXWELL_MEDIAN)
+    return noise_factor * median / MAXWELL_MEDIAN
+
+
+def step_scales(points: np.ndarray, anchor: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """(K,) m per frame: the 99th percentile of each series' step ``|X_t - X_{t-1}|`` between consecutive
+    anchors, for the series ``columns`` (K,) (over all series where one has fewer than
+    :data:`MIN_TRIPLETS` steps; 0 without any step).
+
+    Args:
+        points: (T, M, 3) m; anchor: (T, M) bool.
+    """
+    def steps(cols: np.ndarray) -> np.ndarray:  # (T - 1, k), NaN where not two consecutive anchors
+        two = anchor[1:, cols] & anchor[:-1, cols]
+        return np.where(two, np.linalg.norm(points[1:, cols] - points[:-1, cols], axis=-1), np.nan)
+
+    if anchor.shape[0] < 2:
+        return np.zeros(columns.shape)
+    d = steps(columns)
+    count = np.isfinite(d).sum(axis=0)
+    own = np.nanpercentile(np.where(count >= MIN_TRIPLETS, d, 0.0), STEP_PERCENTILE, axis=0)
+    if (count < MIN_TRIPLETS).any():
+        every = steps(np.arange(anchor.shape[1]))
+        overall = np.percentile(every[np.isfinite(every)], STEP_PERCENTILE) if np.isfinite(every).any() else 0.0
+        own = np.where(count < MIN_TRIPLETS, overall, own)
+    return own
+
+
+def extrapolation_gain(r: np.ndarray) -> np.ndarray:
+    """How much noisier a point's extrapolation is than its midpoint prediction (std ratio, i.i.d. noise).
+
+    A point at ``t`` predicted by extending the line through anchors at ``n`` (nearest) and ``f``,
+    ``r = (t - n) / (n - f)``, differs from it by noise of variance ``(1 + (1 + r)^2 + r^2) s^2``;
+    the second difference that scales the tolerance has ``1.5 s^2``. r = 1 (three consecutive frames): 2.
+    r = 0 gives the one-anchor prediction (the anchor itself): ``2 s^2``.
+    """
+    return np.sqrt((1.0 + (1.0 + r) ** 2 + r ** 2) / 1.5)
+
+
+def extrapolate(points: np.ndarray, anchor: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
+    """Each point predicted from the anchors on its only side (the edge of a run).
+
+    Args:
+        points: (T, M, 3) m; anchor: (T, M) bool; window: frames (to the nearest anchor, and
+            between the two nearest).
+
+    Returns:
+        predicted (T, M, 3) m: the line through the two nearest anchors on that side at the point's
+        frame (``line``), else the nearest anchor; gain (T, M), :func:`extrapolation_gain`;
+        edge (T, M) bool, the point has anchors within ``window`` on one side only (elsewhere the
+        other outputs mean nothing); line (T, M) bool, two of them (within ``window`` of each other);
+        nearest (T, M, 3) m, the nearest anchor; gap (T, M) frames to it.
+    """
+    t, columns = points.shape[0], np.arange(points.shape[1])
+    b, a = _anchor_frames(anchor, window)
+    now = np.arange(t)[:, None]
+    before, after = now - b <= window, a - now <= window
+    near = np.clip(np.where(before, b, a), 0, t - 1)
+    second = np.where(before, np.take_along_axis(b, near, axis=0), np.take_along_axis(a, near, axis=0))
+    edge = before ^ after
+    line = edge & (np.abs(near - second) <= window)
+    r = np.where(line, (now - near) / np.where(line, near - second, 1), 0.0)
+    p_near, p_second = points[near, columns], points[np.clip(second, 0, t - 1), columns]
+    return (p_near + r[..., None] * (p_near - p_second), extrapolation_gain(r), edge, line, p_near,
+            np.abs(now - near))
 
 
 def predict(points: np.ndarray, anchor: np.ndarray, window: int,
@@ -182,12 +275,8 @@ def neighbours(points: np.ndarray, anchor: np.ndarray, window: int,
         before, after: (T, M) or (K,) bool, an anchor exists within ``window`` frames.
     """
     t = points.shape[0]
-    far_before, far_after = -t - window - 1, 2 * t + window + 1
     frames = np.arange(t)[:, None]
-    last = np.maximum.accumulate(np.where(anchor, frames, far_before), axis=0)  # last anchor <= t
-    first = np.minimum.accumulate(np.where(anchor, frames, far_after)[::-1], axis=0)[::-1]  # first >= t
-    b = np.concatenate([np.full_like(last[:1], far_before), last[:-1]])  # last anchor < t
-    a = np.concatenate([first[1:], np.full_like(first[:1], far_after)])  # first anchor > t
+    b, a = _anchor_frames(anchor, window)
     if at is None:
         now, columns = np.broadcast_to(frames, anchor.shape), np.broadcast_to(np.arange(anchor.shape[1]), anchor.shape)
     else:
@@ -196,6 +285,19 @@ def neighbours(points: np.ndarray, anchor: np.ndarray, window: int,
     b, a = np.clip(b, 0, t - 1), np.clip(a, 0, t - 1)
     w = np.where(before & after, (now - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))
     return points[b, columns], points[a, columns], w, before, after
+
+
+def _anchor_frames(anchor: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """anchor (T, M) bool -> the frames (T, M) of the last anchor strictly before and the first strictly
+    after each point; more than ``window`` frames away (out of range) where there is none."""
+    t = anchor.shape[0]
+    far_before, far_after = -t - window - 1, 2 * t + window + 1
+    frames = np.arange(t)[:, None]
+    last = np.maximum.accumulate(np.where(anchor, frames, far_before), axis=0)  # last anchor <= t
+    first = np.minimum.accumulate(np.where(anchor, frames, far_after)[::-1], axis=0)[::-1]  # first >= t
+    b = np.concatenate([np.full_like(last[:1], far_before), last[:-1]])  # last anchor < t
+    a = np.concatenate([first[1:], np.full_like(first[:1], far_after)])  # first anchor > t
+    return b, a
 
 
 def _shifted(values: np.ndarray, step: int) -> np.ndarray:
