@@ -24,7 +24,7 @@ from spine3d.data.synth.kinematics import (
 )
 from spine3d.data.synth.placement import in_view
 from spine3d.data.synth.posture import limits_for
-from spine3d.data.synth.spine_actions import SPINE_ACTIONS, SPINE_GENERATORS
+from spine3d.data.synth.spine_actions import SPINE_ACTIONS, SPINE_GENERATORS, arm_direction, free_arm_targets
 from spine3d.formats.h36m_npz import read_h36m_positions
 from spine3d.formats.simspine_h5 import ACTIONS, SimSpineH5
 from spine3d.skeletons import H36M_32
@@ -37,6 +37,11 @@ LUMBAR = ("L5_S1", "L4_L5", "L3_L4", "L2_L3", "L1_L2", "L1_T12")
 WRISTS = [H36M_32.names.index(n) for n in ("LeftHand", "RightHand")]
 FEET = [H36M_32.names.index(n) for n in ("RightFoot", "LeftFoot")]  # ankle joints, right first
 HEAD_TOP, PELVIS = H36M_32.names.index("HeadSite"), H36M_32.names.index("Hips")
+HIPS = [H36M_32.names.index(n) for n in ("RightUpLeg", "LeftUpLeg")]  # hip joint centres, right first
+TOES = [H36M_32.names.index(n) for n in ("RightToeBase", "LeftToeBase")]
+SHOULDERS = [H36M_32.names.index(n) for n in ("LeftArm", "RightArm")]  # glenohumeral centres, as WRISTS: left first
+ELBOWS = [H36M_32.names.index(n) for n in ("LeftForeArm", "RightForeArm")]
+BALANCE_SECONDS = 60.0  # ~10 repetitions of Balance
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +82,12 @@ def _pelvis_heading(seq) -> np.ndarray:
     return np.degrees(np.unwrap(np.arctan2(ahead[:, 2], ahead[:, 0])))
 
 
+@pytest.fixture(scope="module")
+def balance_trials() -> dict:
+    """subject -> (SIMSPINE sequence, H36M joints (T, 32, 3) m) of Balance, 60 s each."""
+    return {s: gen.synthesize_sequence(s, "Balance", BALANCE_SECONDS, seed=SEED) for s in SUBJECTS}
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) frame ranges where the (T,) bool ``mask`` holds."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
@@ -94,7 +105,7 @@ def _lowest_soles(seq) -> np.ndarray:
 # ---- registration -----------------------------------------------------------------------------
 def test_registered_beside_the_human36m_actions():
     assert SPINE_ACTIONS == ("BendForward", "BendSideways", "TwistTrunk", "Squat", "LiftFromFloor", "OneLegStance",
-                             "Reach")
+                             "Balance", "Reach")
     assert set(SPINE_GENERATORS) == set(SPINE_ACTIONS) and not set(SPINE_ACTIONS) & set(ACTIONS)
     assert gen.GENERATORS == {**H36M_GENERATORS, **SPINE_GENERATORS}
     assert len(ACTIONS) == 15 and set(H36M_GENERATORS) == set(ACTIONS)  # the default stays Human3.6M's
@@ -173,6 +184,106 @@ def test_one_leg_stance_lifts_one_foot_while_the_other_stays_planted(trials, sub
     assert all(arms_out[(a + b) // 2].min() > 50.0 for _, a, b in holds)  # arms out for balance
 
 
+def _raised_foot_holds(joints: np.ndarray) -> list[tuple[int, int, int]]:
+    """[(raised foot 0 right / 1 left, start, stop)] of the runs over 1 s with one ankle > 5 cm above the other."""
+    feet = joints[:, FEET, 2].astype(np.float64)
+    rises = (feet[:, 0] - feet[:, 1], feet[:, 1] - feet[:, 0])
+    return [(up, a, b) for up in (0, 1) for a, b in _runs(rises[up] > 0.05) if b - a > FPS]
+
+
+def _lateral_bend(seq) -> np.ndarray:
+    """(T,) deg, + to the right: lumbar lateral bending plus the mid-thoracic joint's (Abs_r2)."""
+    return _coords(seq, "Lat_Bending") + seq.kinematics[:, AXIS["Abs_r2"]]
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_balance_raises_either_foot_in_every_direction_over_a_planted_foot(balance_trials, subject):
+    seq, joints = balance_trials[subject]
+    joints = joints.astype(np.float64)
+    soles = _lowest_soles(seq)
+    holds = _raised_foot_holds(joints)
+    assert {up for up, _, _ in holds} == {0, 1}, "both legs take turns"
+    out, ahead, high = [], [], []
+    for up, a, b in holds:
+        stance = 1 - up
+        drift = np.ptp(joints[a:b, FEET[stance], :2], axis=0)
+        assert np.hypot(*drift) < 0.02, f"standing foot slides {drift} m"
+        assert (soles[a:b, stance] > -0.002).all() and (soles[a:b, stance] < 0.01).all()  # on the floor
+        assert soles[a:b, up].min() > 0.0 and soles[(a + b) // 2, up] > 0.03  # the raised foot is off it
+        right = joints[a:b, HIPS[0], :2] - joints[a:b, HIPS[1], :2]
+        right /= np.linalg.norm(right, axis=1, keepdims=True)
+        toward = joints[a:b, TOES[stance], :2] - joints[a:b, FEET[stance], :2]  # the standing foot points forward
+        forward = toward - (toward * right).sum(axis=1, keepdims=True) * right
+        forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+        offset = joints[a:b, FEET[up], :2] - joints[a:b, HIPS[up], :2]  # raised ankle from its own hip
+        out.append(((offset * right).sum(axis=1) * (1.0 if up == 0 else -1.0)).max())
+        ahead.append((offset * forward).sum(axis=1))
+        high.append((joints[a:b, FEET[up], 2] - joints[a:b, FEET[stance], 2]).max())
+    out, high = np.array(out), np.array(high)
+    assert ((out > 0.3) & (high > 0.15)).any(), f"no foot raised sideways: out {out.round(2)}, up {high.round(2)}"
+    assert max(x.max() for x in ahead) > 0.3 and min(x.min() for x in ahead) < -0.2  # in front and behind
+    assert high.max() > 0.35  # a knee lifted high
+    hip = seq.kinematics[:, [AXIS["hip_adduction_r"], AXIS["hip_adduction_l"]]]
+    assert hip.min() < -30.0  # abducted from the pelvis (not only the whole body leaning)
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_balance_leans_the_trunk_away_from_the_raised_leg_and_sometimes_keeps_both_feet_down(balance_trials, subject):
+    seq, joints = balance_trials[subject]
+    bend = _lateral_bend(seq)
+    holds = _raised_foot_holds(joints)
+    away = [np.median(bend[a:b]) * (1.0 if up == 1 else -1.0) for up, a, b in holds]  # + = toward the stance side
+    assert np.mean(away) > 5.0 and max(away) > 15.0, f"leans {np.round(away, 1)} deg toward the stance side"
+    assert np.abs(bend).max() > 20.0
+    assert np.ptp(_trunk_flexion(seq)) > 20.0 and np.ptp(_coords(seq, "axial_rotation")) > 5.0
+    down = _lowest_soles(seq).max(axis=1) < 0.01  # both feet on the floor
+    spells = [(a, b) for a, b in _runs(down) if b - a > 3.5 * FPS]  # longer than a one-legged repetition's rest
+    assert spells and max(np.abs(bend[a:b]).max() for a, b in spells) > 8.0  # a two-footed repetition, trunk moving
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_balance_moves_each_arm_overhead_sideways_and_across_on_its_own(balance_trials, subject):
+    _, joints = balance_trials[subject]
+    joints = joints.astype(np.float64)
+    wrists, shoulders = joints[:, WRISTS], joints[:, SHOULDERS]  # (T, 2, 3) left, right
+    arm = np.linalg.norm(joints[:, ELBOWS] - shoulders, axis=-1) + np.linalg.norm(wrists - joints[:, ELBOWS], axis=-1)
+    above = wrists[..., 2] - joints[:, None, HEAD_TOP, 2]
+    assert (above.max(axis=0) > 0.1).all(), f"wrists over the head by {above.max(axis=0).round(2)} m"
+    right = shoulders[:, 1, :2] - shoulders[:, 0, :2]
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    outward = ((wrists[..., :2] - shoulders[..., :2]) * right[:, None]).sum(axis=-1) * [-1.0, 1.0]
+    level = np.abs(wrists[..., 2] - shoulders[..., 2]) < 0.25 * arm
+    assert ((outward > 0.8 * arm) & level).any()  # an arm straight out to the side
+    middle = (shoulders[:, 0, :2] + shoulders[:, 1, :2]) / 2
+    across = ((wrists[..., :2] - middle[:, None]) * right[:, None]).sum(axis=-1) * [1.0, -1.0]  # past the midline
+    assert (across > 0.1).any()
+    low = wrists[..., 2] < shoulders[..., 2] - 0.5 * arm
+    assert ((above[:, 0] > 0.0) & low[:, 1]).any() or ((above[:, 1] > 0.0) & low[:, 0]).any()  # one up, one down
+
+
+def test_arm_direction_points_the_upper_arm_as_asked():
+    elevation = np.array([0.0, 45.0, 90.0, 90.0, 90.0, 135.0, 150.0, 175.0, 120.0, 60.0, 100.0, 40.0, 30.0])
+    plane = np.array([0.0, 0.0, 0.0, 90.0, -30.0, 90.0, 45.0, 10.0, 100.0, -30.0, 70.0, 180.0, 120.0])
+    flex, add = arm_direction(elevation, plane)
+    e, p = np.radians(elevation), np.radians(np.where(elevation > 50.0, np.minimum(plane, 90.0), plane))
+    chain = build_chain(subject_dims("S1", SEED))
+    for s, sign in (("r", 1.0), ("l", -1.0)):
+        q = np.zeros((len(e), len(AXIS)))
+        q[:, AXIS[f"arm_flex_{s}"]], q[:, AXIS[f"arm_add_{s}"]] = flex, add
+        _, pos = forward_kinematics(chain, q)
+        upper = pos[:, chain.index(f"ulna_{s}")] - pos[:, chain.index(f"humerus_{s}")]
+        upper /= np.linalg.norm(upper, axis=1, keepdims=True)
+        expected = np.stack([np.sin(e) * np.cos(p), -np.cos(e), sign * np.sin(e) * np.sin(p)], axis=1)  # x, y up, z
+        assert np.abs(upper - expected).max() < 1e-6
+    assert (flex >= -60.0).all() and (flex <= 180.0).all() and (add >= -150.0).all() and (add <= 30.0).all()
+    targets = free_arm_targets(np.random.default_rng(0), 2000)
+    for j, dof in enumerate(("arm_flex", "arm_add", "arm_rot", "elbow_flex")):
+        lo, hi = limits_for(f"{dof}_r")
+        assert lo - 10.0 <= targets[:, j].min() and targets[:, j].max() <= hi + 10.0  # presets jitter by 10
+    assert targets[:, 0].max() > 160.0 and targets[:, 0].min() < -30.0  # overhead, behind
+    assert targets[:, 1].min() < -120.0 and targets[:, 1].max() > 20.0  # abducted past the horizontal, across
+
+
 def _arm_out_reach(subject: str) -> float:
     """m: horizontal pelvis-to-wrist distance standing upright, right arm held out sideways (abducted 90 deg)."""
     q = np.zeros((1, len(AXIS)))
@@ -197,7 +308,7 @@ def test_reach_goes_overhead_and_beyond_an_outstretched_arm(trials):
 
 # ---- common properties ------------------------------------------------------------------------
 def test_deterministic_for_a_seed(trials):
-    for action in ("OneLegStance", "LiftFromFloor", "Reach"):
+    for action in ("OneLegStance", "LiftFromFloor", "Reach", "Balance"):
         seq, joints = gen.synthesize_sequence("S1", action, SECONDS, seed=SEED)
         first, first_joints = trials["S1", action]
         assert seq.markers.tobytes() == first.markers.tobytes()
@@ -256,7 +367,7 @@ def test_ensure_default_dataset_spine_folder_and_manifest(tmp_path, monkeypatch)
         gen.ensure_default_dataset("dance")
 
 
-def test_cli_motions_spine_writes_all_22_actions(tmp_path, monkeypatch, capsys):
+def test_cli_motions_spine_writes_all_23_actions(tmp_path, monkeypatch, capsys):
     out = tmp_path / "cli"
     assert main(["synth", "--out", str(out), "--motions", "spine", "--subjects", "S5",
                  "--seconds-per-action", "0.2"]) == 0

@@ -10,17 +10,18 @@ from spine3d.errors import InputError
 MOTION_CHOICES = ("h36m", "spine")
 # The names of spine3d.data.synth.spine_actions.SPINE_ACTIONS, spelled out so that building this parser
 # imports no generator (tests/test_synth_spine_actions.py checks they agree).
-SPINE_ACTION_NAMES = ("BendForward", "BendSideways", "TwistTrunk", "Squat", "LiftFromFloor", "OneLegStance", "Reach")
+SPINE_ACTION_NAMES = ("BendForward", "BendSideways", "TwistTrunk", "Squat", "LiftFromFloor", "OneLegStance", "Balance",
+                      "Reach")
 
 EPILOG = f"""\
 motions: h36m   the 15 Human3.6M actions (Directions, Discussion, Eating, Greeting, Phoning, Photo,
                 Posing, Purchases, Sitting, SittingDown, Smoking, Waiting, WalkDog, Walking,
                 WalkTogether): the default dataset, ~/.cache/spine3d/synthetic (or $SPINE3D_DATA).
-         spine  those and 7 motions that load the spine, which Human3.6M lacks:
+         spine  those and 8 motions that load the spine, which Human3.6M lacks:
                 {", ".join(SPINE_ACTION_NAMES)};
                 the same subjects, bodies and cameras; default folder ~/.cache/spine3d/synthetic-spine
                 (or $SPINE3D_DATA-spine).
---actions picks any of these 22 names instead (then --motions only chooses the default --out).
+--actions picks any of these 23 names instead (then --motions only chooses the default --out).
 """
 
 
@@ -33,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
         "The output is a pure function of the arguments; other commands generate the default set on first use.")
     p.add_argument("--out", type=Path, help="output folder (default: the built-in folder of --motions, see below)")
     p.add_argument("--motions", choices=MOTION_CHOICES, default="h36m",
-                   help="h36m: the 15 Human3.6M actions (default); spine: those and the 7 spine actions")
+                   help="h36m: the 15 Human3.6M actions (default); spine: those and the 8 spine actions")
     p.add_argument("--subjects", nargs="+", metavar="S",
                    help="Human3.6M subjects (default: S1 S5 S6 S7 S8 S9 S11)")
     p.add_argument("--actions", nargs="+", metavar="ACTION",

@@ -45,7 +45,7 @@ GENERATOR_VERSION = 2  # bump when the motion model changes: cached default data
 SUBJECTS: tuple[str, ...] = TRAIN_SUBJECTS + TEST_SUBJECTS
 DEFAULT_SECONDS = 20.0  # s per action: 7 subjects x 15 actions x 1000 frames = 105 000 frames
 GENERATORS = {**H36M_GENERATORS, **SPINE_GENERATORS}  # every action name synthesize_sequence accepts
-# The built-in datasets: Human3.6M's 15 actions (the default), or those plus the 7 spine actions.
+# The built-in datasets: Human3.6M's 15 actions (the default), or those plus the 8 spine actions.
 MOTIONS: dict[str, tuple[str, ...]] = {"h36m": ACTIONS, "spine": ACTIONS + SPINE_ACTIONS}
 SPINE_SUFFIX = "-spine"  # folder of the "spine" dataset: the default folder's name + this
 FPS = 50.0
@@ -204,7 +204,7 @@ def ensure_default_dataset(motions: Literal["h36m", "spine"] = "h36m") -> Path:
     """A built-in dataset's folder (:func:`dataset_dir`), generated first if absent or made by an older generator.
 
     ``motions``: "h36m", the 15 Human3.6M actions (the default dataset); "spine", the same subjects
-    with those and the 7 spine actions (SPINE_ACTIONS), in its own folder. A folder holding a
+    with those and the 8 spine actions (SPINE_ACTIONS), in its own folder. A folder holding a
     ``simspine.h5`` but no ``synth.json`` is someone's own data (e.g. the real SIMSPINE release under
     ``$SPINE3D_DATA``) and is returned untouched.
     """

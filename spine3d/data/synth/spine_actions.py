@@ -1,11 +1,11 @@
 """Motion generators that load the spine, beyond Human3.6M's actions: bending, twisting, squatting, lifting,
-balancing on one leg, reaching.
+balancing on one leg, reaching, free-limb balance poses.
 
 Same contract as :mod:`spine3d.data.synth.actions`: each maps (t (T,) s, rng, body, capture area) to a
 :class:`~spine3d.data.synth.stance.Plan`, built on the same standing layer (idle motion, weight shifts,
 turns; :func:`~spine3d.data.synth.stance.standing_plan`). Each is an exercise done again and again
 (:func:`repetitions`): rest, move into the pose, hold it, move back, with a new variant (depth, side,
-arms) drawn for every repetition. Angles in degrees.
+arms) drawn for every repetition (Balance: the arms go through targets of their own). Angles in degrees.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from spine3d.data.synth.body import BodyDims
-from spine3d.data.synth.motion import keyframes, smooth_noise, smootherstep
+from spine3d.data.synth.motion import keyframes, pose_sequence, smooth_noise, smootherstep
 from spine3d.data.synth.placement import Area
 from spine3d.data.synth.posture import Posture
 from spine3d.data.synth.stance import (
@@ -197,13 +197,22 @@ def raise_leg(lift: np.ndarray, thigh: np.ndarray, knee: np.ndarray, d: BodyDims
     return thigh * lift + (start - thigh) * lift * (1.0 - lift), knee * lift
 
 
-def steady_legs(p: Posture, t: np.ndarray, rng: np.random.Generator) -> None:
+def steady_legs(p: Posture, t: np.ndarray, rng: np.random.Generator, width: Span = (1.0, 5.0)) -> float:
     """Standing legs (replacing :func:`~spine3d.data.synth.stance.stand`'s) that move together: the same knee and
-    thigh motion on both sides and opposite abduction, so the pelvis sways over feet that keep their places."""
-    width, sway = rng.uniform(1.0, 5.0), smooth_noise(t, rng, 1.5, f_max=0.2)
+    thigh motion on both sides and opposite abduction, so the pelvis sways over feet that keep their places.
+
+    Returns the stance width drawn from ``width`` (deg of abduction of each leg, before the sway).
+    """
+    width, sway = rng.uniform(*width), smooth_noise(t, rng, 1.5, f_max=0.2)
     knee, thigh = 4.0 + smooth_noise(t, rng, 2.0), smooth_noise(t, rng, 2.0)
     for s, side in (("r", 1.0), ("l", -1.0)):
         p[f"width_{s}"], p[f"knee_{s}"], p[f"thigh_{s}"] = width + side * sway, knee, thigh
+    return width
+
+
+def over_foot(d: BodyDims) -> float:
+    """Adduction (deg) of a straight leg that puts the pelvis centre over its foot."""
+    return float(np.degrees(np.arctan(d.hip_half_width / (d.thigh + d.shank))))
 
 
 def one_leg_stance(t: np.ndarray, rng: np.random.Generator, d: BodyDims, area: Area) -> Plan:
@@ -215,7 +224,7 @@ def one_leg_stance(t: np.ndarray, rng: np.random.Generator, d: BodyDims, area: A
     lift = smootherstep((a - UNLOAD) / (1.0 - UNLOAD))
     lifted = alternating(rng, n)[rep]  # + = the right foot rises
     thigh, knee = raise_leg(lift, rng.uniform(0.0, 70.0, n)[rep], rng.uniform(60.0, 100.0, n)[rep], d)
-    over = np.degrees(np.arctan(d.hip_half_width / (d.thigh + d.shank)))  # adduction: the pelvis over the foot
+    over = over_foot(d)  # adduction: the pelvis over the foot
     p = plan.posture
     wobble = unload * smooth_noise(t, rng, 4.0, f_max=0.8)
     add_tracks(p, {"list": 3.0 * lift * lifted, "trunk_bend": -4.0 * unload * lifted + wobble})  # raised side drops
@@ -259,8 +268,130 @@ def reach(t: np.ndarray, rng: np.random.Generator, d: BodyDims, area: Area) -> P
     return plan
 
 
+BALANCE: Pattern = exercise(move=(1.2, 1.8), hold=(1.5, 3.5), rest=(0.4, 1.2))
+BOTH_FEET_EVERY = 4  # every 4th Balance repetition (from a random one) keeps both feet down
+CLEARANCE = 0.08  # m, least rise of a raised ankle above the standing one (else the knee flexes more)
+FREE_ARM_PRESETS = ("relaxed", "balance", "side", "overhead", "hip", "forward", "crossed")
+PRESET_SHARE = 0.3  # share of the free arm targets that are a preset (jittered) rather than a random direction
+REAR_REACH = 50.0  # deg: elevation up to which a free arm may also go behind the body (extension < 60)
+
+
+def arm_direction(elevation: np.ndarray, plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """arm_flex, arm_add (n,) deg pointing the upper arm along a direction relative to the thorax.
+
+    Args:
+        elevation: (n,) deg from hanging down (0) through horizontal (90) to overhead (180).
+        plane: (n,) deg, plane of elevation: 0 forward, 90 out to the arm's own side, < 0 across the body,
+            180 backward; kept <= 90 (not behind the body) above REAR_REACH deg of elevation.
+
+    The shoulder is Rz(flex) Rx(add) (kinematics), so the upper arm points forward sin(flex) cos(add),
+    up -cos(flex) cos(add), outward -sin(add). Raised well out to the side (outward > 0.5, less forward
+    than up) the arm is abducted past 90 deg (add in (-150, -90), |flex| < 45) instead of flexed past 90 deg,
+    as it is raised sideways; elsewhere |add| <= 90.
+    """
+    elevation = np.radians(elevation)
+    plane = np.radians(np.where(elevation > np.radians(REAR_REACH), np.minimum(plane, 90.0), plane))
+    fwd, out, up = np.sin(elevation) * np.cos(plane), np.sin(elevation) * np.sin(plane), -np.cos(elevation)
+    side = (out > 0.5) & (np.abs(fwd) < up)
+    add = np.where(side, np.arcsin(np.clip(out, -1.0, 1.0)) - np.pi, -np.arcsin(np.clip(out, -1.0, 1.0)))
+    flex = np.where(side, np.arctan2(-fwd, up), np.arctan2(fwd, -up))
+    return np.degrees(flex), np.degrees(add)
+
+
+def free_arm_targets(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, 7) arm postures (deg, ARM_DOFS order) across the arm's range.
+
+    Mostly a random upper-arm direction (elevation 0..175 deg; plane -30..90 deg, -30..180 below REAR_REACH:
+    down, forward, out to the side at any height, overhead, across the body, back) with a random elbow
+    (straight half the time, else 25..130 deg), humeral rotation, forearm and wrist; PRESET_SHARE of them a
+    FREE_ARM_PRESETS posture +- 10 deg.
+    """
+    elevation = rng.uniform(0.0, 175.0, n)
+    plane = rng.uniform(-30.0, np.where(elevation > REAR_REACH, 90.0, 180.0))
+    flex, add = arm_direction(elevation, plane)
+    elbow = np.where(rng.random(n) < 0.5, rng.uniform(0.0, 25.0, n), rng.uniform(25.0, 130.0, n))
+    free = np.stack([flex, add, rng.uniform(-50.0, 50.0, n), elbow, rng.uniform(-30.0, 90.0, n),
+                     rng.uniform(-30.0, 40.0, n), rng.uniform(-10.0, 20.0, n)], axis=1)
+    preset = presets(rng.choice(FREE_ARM_PRESETS, size=n)) + rng.uniform(-10.0, 10.0, (n, len(ARM_DOFS)))
+    return np.where((rng.random(n) < PRESET_SHARE)[:, None], preset, free)
+
+
+def leg_clearance(thigh: np.ndarray, knee: np.ndarray, width: np.ndarray, stance: float, d: BodyDims) -> np.ndarray:
+    """(n,) m: how far a leg at ``thigh``, ``knee``, ``width`` (n,) deg lifts its ankle above a straight leg
+    adducted ``stance`` deg (hip heights equal; a planar estimate)."""
+    reach = d.thigh * np.cos(np.radians(thigh)) + d.shank * np.cos(np.radians(thigh - knee))
+    return (d.thigh + d.shank) * np.cos(np.radians(stance)) - reach * np.cos(np.radians(width))
+
+
+def free_leg(rng: np.random.Generator, n: int, d: BodyDims, stance: float) -> dict[str, np.ndarray]:
+    """Targets (n,) deg of a raised leg: thigh (world, ~hip flexion: -20..90), knee (0..100), abduct (hip
+    abduction from the pelvis: 0..45), hike (pelvis lateral tilt, the raised side up: -5..12), hiprot
+    (-20..30), ankle (-30..5). Where the ankle would rise less than CLEARANCE above the standing leg's
+    (adducted ``stance`` deg), the knee flexes to |thigh| + 50 (50..100) instead."""
+    thigh, knee, abduct = rng.uniform(-20.0, 90.0, n), rng.uniform(0.0, 100.0, n), rng.uniform(0.0, 45.0, n)
+    hike = rng.uniform(-5.0, 12.0, n)
+    low = leg_clearance(thigh, knee, abduct + hike, stance, d) < CLEARANCE
+    knee = np.where(low, np.clip(np.abs(thigh) + 50.0, 50.0, 100.0), knee)
+    return {"thigh": thigh, "knee": knee, "abduct": abduct, "hike": hike, "hiprot": rng.uniform(-20.0, 30.0, n),
+            "ankle": rng.uniform(-30.0, 5.0, n)}
+
+
+def balance_trunk(rng: np.random.Generator, n: int, lifted: np.ndarray, one_leg: np.ndarray) -> dict[str, np.ndarray]:
+    """Trunk, pelvis and neck targets (n,) deg of the Balance repetitions.
+
+    Lateral bend up to 30 deg, on one leg mostly (65 %) away from the raised leg (``lifted`` (n,) +1 right,
+    -1 left) as a counterweight, else either way; flexion -15..30 over a pelvis tilted 20 anterior..8 posterior;
+    rotation +-30 with the pelvis turning +-10 over the stance hip; the neck following the bend (-0.2..0.6
+    of it) and rotation (-0.3..0.6) loosely.
+    """
+    counter = one_leg & (rng.random(n) < 0.65)
+    bend = np.where(counter, -lifted * rng.uniform(5.0, 30.0, n), rng.uniform(-25.0, 25.0, n))
+    rot = rng.uniform(-30.0, 30.0, n)
+    return {"trunk_bend": bend, "trunk_flex": rng.uniform(-15.0, 30.0, n), "tilt": rng.uniform(-20.0, 8.0, n),
+            "trunk_rot": rot, "yaw": rng.uniform(-10.0, 10.0, n),
+            "neck_bend": rng.uniform(-0.2, 0.6, n) * bend + rng.uniform(-10.0, 10.0, n),
+            "neck_flex": rng.uniform(-20.0, 25.0, n),
+            "neck_rot": rng.uniform(-0.3, 0.6, n) * rot + rng.uniform(-30.0, 30.0, n)}
+
+
+def balance(t: np.ndarray, rng: np.random.Generator, d: BodyDims, area: Area) -> Plan:
+    """Balance holds: one foot raised in any direction (or both down), arms anywhere, the trunk as a counterweight."""
+    plan = _stand(t, rng, area, spread=0, shift=0.0)
+    p = plan.posture
+    width = steady_legs(p, t, rng, width=(-3.0, 6.0))  # from feet together to a wide stance
+    a, rep, _, n = repetitions(t, rng, BALANCE)
+    one_leg = (np.arange(n) + rng.integers(BOTH_FEET_EVERY)) % BOTH_FEET_EVERY != 0
+    lifted = alternating(rng, n + 1)[np.cumsum(one_leg)]  # + = the right foot rises; the one-leg repetitions alternate
+    over = over_foot(d)
+    leg = {k: v[rep] for k, v in free_leg(rng, n, d, over).items()}
+    crouch = np.where(one_leg, rng.uniform(0.0, 20.0, n), rng.uniform(0.0, 35.0, n))[rep]  # knee(s) bending
+    add_tracks(p, {k: a * v[rep] for k, v in balance_trunk(rng, n, lifted, one_leg).items()})
+    unload = smootherstep(a / UNLOAD)  # the weight onto the stance foot first, then the other foot rises
+    lift = one_leg[rep] * smootherstep((a - UNLOAD) / (1.0 - UNLOAD))
+    thigh, knee = raise_leg(lift, leg["thigh"], leg["knee"], d)
+    # both legs turn by it so the pelvis goes over the stance foot, on while the other foot rises (a gentler
+    # ramp than unload's: the pelvis accelerates less)
+    shift = one_leg[rep] * smootherstep(a / (2.0 * UNLOAD)) * (width + over)
+    p["list"] = p["list"] - lifted[rep] * lift * leg["hike"]  # + = right side down
+    bend = crouch * unload  # standing knee(s); the thigh leans forward so the hip stays over the foot
+    p["trunk_bend"] = p["trunk_bend"] + unload * smooth_noise(t, rng, 4.0, f_max=0.8)  # wobble
+    support = []
+    for s, side in (("r", 1.0), ("l", -1.0)):
+        up = one_leg[rep] * (lifted[rep] * side > 0)  # 1 while this is the raised leg
+        add_tracks(p, {f"thigh_{s}": up * thigh + (1.0 - up) * bend * d.shank / (d.thigh + d.shank),
+                       f"knee_{s}": up * knee + (1.0 - up) * bend,
+                       f"width_{s}": (2.0 * up - 1.0) * shift  # world: abduction from the pelvis + its tilt
+                       + up * (lift * leg["hike"] + lift ** 2 * (leg["abduct"] - 2.0 * width - over)),
+                       f"hiprot_{s}": up * lift * leg["hiprot"], f"ankle_{s}": up * lift ** 2 * leg["ankle"]})
+        support.append(1.0 - unload * up)
+        targets = pose_sequence(t, rng, lambda k: free_arm_targets(rng, k), hold=(0.5, 2.0), move=(1.1, 1.9))
+        move_arm(p, s, np.ones(len(t)), targets)  # each arm on its own sequence of targets, apart from the legs
+    plan.support = np.stack(support, axis=1)
+    return plan
+
+
 SPINE_GENERATORS: dict[str, Callable[..., Plan]] = {
     "BendForward": bend_forward, "BendSideways": bend_sideways, "TwistTrunk": twist_trunk, "Squat": squat,
-    "LiftFromFloor": lift_from_floor, "OneLegStance": one_leg_stance, "Reach": reach,
+    "LiftFromFloor": lift_from_floor, "OneLegStance": one_leg_stance, "Balance": balance, "Reach": reach,
 }
 SPINE_ACTIONS: tuple[str, ...] = tuple(SPINE_GENERATORS)
