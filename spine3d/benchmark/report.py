@@ -115,7 +115,7 @@ def write_figures(out: Path, skeleton: Skeleton, mv: MultiViewResults | None, mo
     if columns:
         made["per_joint_errors.png"] = viz.plot_per_joint_errors(
             fig / "per_joint_errors.png", {k: joint_errors(r) for k, r in columns.items()}, skeleton,
-            "MPJPE per joint (spine joints shaded)")
+            "MPJPE per joint")
         actions = sorted({a for r in columns.values() for a in r.per_action})
         made["error_per_action.png"] = viz.plot_error_per_action(
             fig / "error_per_action.png", actions,
