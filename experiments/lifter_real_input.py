@@ -6,6 +6,8 @@
 2. The shared Pose2Sim balancing trial (real motion, four real portrait cameras): each camera's real
    BODY_25B detections and the triangulated reference projected ideally, lifted and scored on the same
    15 joints in that camera's frame, beside a constant pose (the trial's own mean pose per camera).
+3. Pose coverage: the P-MPJPE of each trial pose to the nearest pose of the checkpoint's training data
+   (its built-in synthetic set, training split, every 10th frame), beside the same for synthetic test poses.
 
     python experiments/lifter_real_input.py [--checkpoint PT] [--data DIR] [--step K] [--json out.json]
 
@@ -20,11 +22,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from spine3d.benchmark.real_input import BODY_15, layout_scores, real_trial_scores  # noqa: E402
+from spine3d.benchmark.real_input import (  # noqa: E402
+    BODY_15, layout_scores, pose_coverage, real_trial_scores, trial_reference)
 from spine3d.data.source import SequenceSource  # noqa: E402
+from spine3d.data.synth import ensure_default_dataset  # noqa: E402
 from spine3d.io import write_json_atomic  # noqa: E402
 from spine3d.lifting.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint  # noqa: E402
 
@@ -47,7 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     model, cfg, skeleton = load_checkpoint(args.checkpoint)
     if args.data is None:
-        from spine3d.data.synth import ensure_default_dataset
         args.data = ensure_default_dataset()
     t0 = time.perf_counter()
     synthetic = layout_scores(model, cfg.data.frames, skeleton, SequenceSource(args.data, skeleton.name),
@@ -68,11 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| ideal 2D (triangulated reference projected) | {trial.ideal:.1f} |")
     print(f"| constant pose (the trial's mean pose per camera) | {trial.constant:.1f} |")
     print(f"\nreal trial from detections: {trial.detected:.1f} mm (target < 60 mm): "
-          f"{'PASS' if trial.detected < 60 else 'FAIL'}; {time.perf_counter() - t0:.0f} s")
+          f"{'PASS' if trial.detected < 60 else 'FAIL'}")
+    training = ensure_default_dataset(cfg.data.synthetic)  # the built-in set the checkpoint's config names
+    _, _, layout, world = trial_reference(args.trial / "Calib.toml", args.trial / "pose-associated")
+    coverage = pose_coverage(SequenceSource(training, skeleton.name), world, layout)
+    print(f"\npose coverage: P-MPJPE body 15 to the nearest training pose of {training} (median over poses): "
+          f"trial {np.nanmedian(coverage['trial']):.1f} mm, synthetic test split {np.nanmedian(coverage['test']):.1f} mm"
+          f"; {time.perf_counter() - t0:.0f} s")
     if args.json is not None:
         write_json_atomic(args.json, {"checkpoint": str(args.checkpoint), "joints": BODY_15,
                                       "synthetic": {k: dataclasses.asdict(v) for k, v in synthetic.items()},
-                                      "trial": dataclasses.asdict(trial), "body25b_over_all": ratio})
+                                      "trial": dataclasses.asdict(trial), "body25b_over_all": ratio,
+                                      "coverage_median_mm": {k: float(np.nanmedian(v)) for k, v in coverage.items()}})
     return 0
 
 

@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from spine3d.benchmark.real_input import BODY_15, joint_indices, layout_scores, only_layout, real_trial_scores
+from spine3d.benchmark.real_input import (BODY_15, joint_indices, layout_scores, nearest_pose_errors, only_layout,
+                                         pose_coverage, real_trial_scores, trial_reference)
 from spine3d.calibration import Camera
 from spine3d.cli.main import main
 from spine3d.data.config import AugmentConfig, DataConfig
 from spine3d.data.source import SequenceSource
 from spine3d.data.virtual_cameras import MIN_DEPTH, VirtualCameras, look_at, random_cameras
 from spine3d.errors import InputError
+from spine3d.evaluation import p_mpjpe
 from spine3d.formats.results3d import read_result3d
 from spine3d.lifting.augment import MissingPoints
 from spine3d.lifting.checkpoint import (DEFAULT_CHECKPOINT, checkpoint_header, export_checkpoint, load_checkpoint,
@@ -283,6 +285,27 @@ def test_only_layout_and_joint_indices():
     assert len(joint_indices(BODY_25B, BODY_15)) == 15
     with pytest.raises(InputError, match="lacks"):
         joint_indices(get_skeleton("spinepose9"), BODY_15)
+
+
+def test_nearest_pose_errors_match_a_loop_and_ignore_pose_scale_and_rotation():
+    rng = np.random.default_rng(0)
+    pool = rng.normal(0.0, 0.3, (40, 15, 3))
+    query = rng.normal(0.0, 0.3, (11, 15, 3))
+    query[3, 4] = np.nan  # a missing joint is ignored
+    loop = [min(p_mpjpe(pose, q) for pose in pool) for q in query]
+    np.testing.assert_allclose(nearest_pose_errors(query, pool, chunk=4), loop, rtol=1e-9)
+    angle = np.radians(70.0)
+    turn = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]])
+    seen = 2.5 * pool[[7, 19]] @ turn.T + 4.0  # training poses seen scaled, turned and moved
+    np.testing.assert_allclose(nearest_pose_errors(seen, pool), 0.0, atol=1e-9)
+
+
+def test_pose_coverage_of_a_trial_against_training_poses(tiny_data, shared_data):
+    trial = shared_data / "pose2sim_balancing"
+    _, _, layout, world = trial_reference(trial / "Calib.toml", trial / "pose-associated")
+    coverage = pose_coverage(SequenceSource(tiny_data, "simspine37"), world, layout, every=5)
+    assert coverage["trial"].shape == (100,) and coverage["test"].shape[0] > 0
+    assert np.nanmedian(coverage["test"]) < np.nanmedian(coverage["trial"])  # Walking and Greeting: far from balancing
 
 
 @pytest.fixture(scope="module")

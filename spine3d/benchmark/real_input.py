@@ -12,12 +12,17 @@ Two measurements (``experiments/lifter_real_input.py`` prints them as tables):
   camera's frame on the shared body joints, beside a constant pose (the reference's own mean pose
   in that camera's frame, every frame) as the floor any useful lifter must beat.
 
+- :func:`pose_coverage`: how far the trial's poses are from every pose the lifter was trained on (the
+  P-MPJPE to the nearest training pose), beside the same for the synthetic test split: what a lifter
+  can be expected to know.
+
 P-MPJPE aligns each frame by a similarity transform on the scored joints, so definitions of a joint
 that differ between a detector and SIMSPINE's markers (hip centres, head top) stay in the error.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -30,13 +35,13 @@ from spine3d.data.config import DataConfig
 from spine3d.data.source import SequenceSource
 from spine3d.data.trial import read_trial
 from spine3d.errors import InputError
-from spine3d.evaluation import p_mpjpe
+from spine3d.evaluation import joint_errors, p_mpjpe
 from spine3d.lifting.data import eval_sequences
 from spine3d.lifting.infer import lift_sequence
 from spine3d.lifting.normalize import make_inputs
 from spine3d.skeletons import BODY_25B, Skeleton, get_skeleton, remap
 from spine3d.triangulation import triangulate
-from spine3d.triangulation.detections import choose_person
+from spine3d.triangulation.detections import Detections, choose_person
 from spine3d.triangulation.status import trusted
 
 # The body joints a BODY_25B detector gives that are not face or foot points: scored everywhere here.
@@ -104,6 +109,21 @@ class TrialScores:
     cameras: int
 
 
+def trial_reference(calibration: str | Path, detections: str | Path,
+                    layout: str | Skeleton = BODY_25B) -> tuple[CameraRig, Detections, Skeleton, np.ndarray]:
+    """A real trial's rig, chosen person's detections, layout and 3D reference.
+
+    Returns:
+        rig; detections (the most plausible person per frame); the layout; world (T, J_layout, 3) m,
+        the default triangulation's trusted points (NaN elsewhere).
+    """
+    rig = CameraRig.from_toml(calibration)
+    det = choose_person(rig, read_trial(detections, rig, layout))
+    res = triangulate(rig, det.points2d, det.confidence)
+    world = np.where(trusted(res.status)[..., None], res.points, np.nan)
+    return rig, det, get_skeleton(layout) if isinstance(layout, str) else layout, world
+
+
 def real_trial_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, calibration: str | Path,
                       detections: str | Path, layout: str | Skeleton = BODY_25B) -> TrialScores:
     """Lift each camera of a real trial and score it against the triangulated reference (module docstring).
@@ -112,11 +132,7 @@ def real_trial_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, c
         calibration: the rig's calibration TOML. detections: its OpenPose JSON folders (one per camera).
         layout: the detections' keypoint layout.
     """
-    rig = CameraRig.from_toml(calibration)
-    det = choose_person(rig, read_trial(detections, rig, layout))
-    found = get_skeleton(layout) if isinstance(layout, str) else layout
-    res = triangulate(rig, det.points2d, det.confidence)
-    world = np.where(trusted(res.status)[..., None], res.points, np.nan)  # (T, J_layout, 3) m
+    rig, det, found, world = trial_reference(calibration, detections, layout)  # world: (T, J_layout, 3) m
     idx_model, idx_ref = joint_indices(skeleton, BODY_15), joint_indices(found, BODY_15)
     scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"detected": [], "ideal": [], "constant": []}
     for c, camera in enumerate(rig):
@@ -132,3 +148,47 @@ def real_trial_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, c
     result = {name: p_mpjpe(np.concatenate([p for p, _ in pairs]), np.concatenate([g for _, g in pairs]))
               for name, pairs in scores.items()}
     return TrialScores(result["detected"], result["ideal"], result["constant"], len(world), len(rig))
+
+
+def nearest_pose_errors(query: np.ndarray, pool: np.ndarray, chunk: int = 8) -> np.ndarray:
+    """How far each query pose is from every pose of a pool: its P-MPJPE to the nearest one.
+
+    A measure of coverage: a lifter trained on ``pool`` has never seen anything closer to the query.
+
+    Args:
+        query: (Q, J, 3) poses (NaN joints ignored; a pose with fewer than 3 joints gives NaN).
+        pool: (N, J, 3) poses, same joints and unit (any frame: each pair is similarity-aligned).
+        chunk: query poses aligned against the whole pool at once (memory: chunk x N x J x 3).
+
+    Returns:
+        (Q,) the mean joint error after aligning the nearest pool pose to the query, in the input unit.
+    """
+    best = np.full(len(query), np.nan)
+    for start in range(0, len(query), chunk):  # chunks bound the (chunk, N, J, 3) alignment
+        q = query[start:start + chunk, None]
+        err = joint_errors(np.broadcast_to(pool, (len(q), *pool.shape)), np.broadcast_to(q, (len(q), *pool.shape)),
+                           aligned="procrustes")
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN poses: NaN
+            best[start:start + chunk] = np.nanmin(np.nanmean(err, axis=-1), axis=-1)
+    return best
+
+
+def pose_coverage(source: SequenceSource, trial_world: np.ndarray, trial_layout: Skeleton,
+                  every: int = 10) -> dict[str, np.ndarray]:
+    """Nearest-training-pose P-MPJPE (mm, :func:`nearest_pose_errors`) on ``BODY_15`` of a real trial's poses
+    and, as the yardstick, of the synthetic test split's, against the training split of ``source``.
+
+    Args:
+        source: the dataset a lifter was trained on (its training split: every ``every``-th frame).
+        trial_world: (T, J_layout, 3) m, the trial's reference; trial_layout: its layout.
+        every: frame step of the training pool and of the test split's sample (x 10 for the test split).
+
+    Returns:
+        {"trial": (T,), "test": (K,)} mm per pose.
+    """
+    idx = joint_indices(source.skeleton, BODY_15)
+    pool = np.concatenate([source.world(s, a)[::every, idx] for s, a in source.sequences("train")]) * 1000.0
+    test = np.concatenate([source.world(s, a)[::10 * every, idx] for s, a in source.sequences("test")]) * 1000.0
+    trial = trial_world[:, joint_indices(trial_layout, BODY_15)] * 1000.0
+    return {"trial": nearest_pose_errors(trial, pool), "test": nearest_pose_errors(test, pool)}
