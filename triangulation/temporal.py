@@ -39,6 +39,8 @@ deviations from such predictions (noise and motion, :func:`noise_scales`): noisy
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIFIED_IN_TIME
@@ -170,18 +172,7 @@ def noise_scales(points: np.ndarray, anchor: np.ndarray, noise_factor: float, co
 
     if anchor.shape[0] < 3:  # no triplet at all
         return np.zeros(columns.shape)
-    d = second_differences(columns)
-    count = np.isfinite(d).sum(axis=0)
-    ranked = np.sort(d, axis=0)  # NaN last: the median of the finite values, vectorised
-    lo = np.take_along_axis(ranked, np.maximum((count - 1) // 2, 0)[None], axis=0)[0]
-    hi = np.take_along_axis(ranked, np.maximum(count // 2, 0)[None], axis=0)[0]
-    median = 0.5 * (lo + hi)
-    few = count < MIN_TRIPLETS
-    if few.any():
-        every = second_differences(np.arange(anchor.shape[1]))
-        overall = np.median(every[np.isfinite(every)]) if np.isfinite(every).any() else 0.0
-        median = np.where(few, overall, median)
-    return noise_factor * median / MAXWELL_MEDIAN
+    return noise_factor * _series_quantile(second_differences, columns, anchor.shape[1], 0.5) / MAXWELL_MEDIAN
 
 
 def step_scales(points: np.ndarray, anchor: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -198,14 +189,33 @@ def step_scales(points: np.ndarray, anchor: np.ndarray, columns: np.ndarray) -> 
 
     if anchor.shape[0] < 2:
         return np.zeros(columns.shape)
-    d = steps(columns)
-    count = np.isfinite(d).sum(axis=0)
-    own = np.nanpercentile(np.where(count >= MIN_TRIPLETS, d, 0.0), STEP_PERCENTILE, axis=0)
-    if (count < MIN_TRIPLETS).any():
-        every = steps(np.arange(anchor.shape[1]))
-        overall = np.percentile(every[np.isfinite(every)], STEP_PERCENTILE) if np.isfinite(every).any() else 0.0
-        own = np.where(count < MIN_TRIPLETS, overall, own)
+    return _series_quantile(steps, columns, anchor.shape[1], STEP_PERCENTILE / 100.0)
+
+
+def _series_quantile(values: Callable[[np.ndarray], np.ndarray], columns: np.ndarray, series: int,
+                     q: float) -> np.ndarray:
+    """(K,) the q-quantile of each series' finite ``values(columns)`` ((N, K), NaN: none), or of every
+    series' together (``values(arange(series))``) for those with fewer than :data:`MIN_TRIPLETS`; 0 if none."""
+    d = values(columns)
+    own, count = _finite_quantile(d, q)
+    few = count < MIN_TRIPLETS
+    if few.any():
+        every = values(np.arange(series))
+        overall, total = _finite_quantile(every.reshape(-1, 1), q)
+        own = np.where(few, overall[0] if total[0] else 0.0, own)
     return own
+
+
+def _finite_quantile(d: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """d (N, K) with NaN -> (K,) the q-quantile of each column's finite values (numpy's linear
+    interpolation; NaN for a column without any), and (K,) their counts. Vectorised: NaN sorts last."""
+    count = np.isfinite(d).sum(axis=0)
+    ranked = np.sort(d, axis=0)
+    at = np.maximum(count - 1, 0) * q
+    low = np.floor(at).astype(np.int64)
+    lo = np.take_along_axis(ranked, low[None], axis=0)[0]
+    hi = np.take_along_axis(ranked, np.minimum(low + 1, np.maximum(count - 1, 0))[None], axis=0)[0]
+    return lo + (hi - lo) * (at - low), count
 
 
 def extrapolation_gain(r: np.ndarray) -> np.ndarray:
