@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     synthetic = layout_scores(model, cfg.data.frames, skeleton, SequenceSource(args.data, skeleton.name),
                               cfg.data.for_protocol("gt"), step=args.step)
-    trial = real_trial_scores(model, cfg.data.frames, skeleton, args.trial / "Calib.toml",
-                              args.trial / "pose-associated")
+    reference = trial_reference(args.trial / "Calib.toml", args.trial / "pose-associated")
+    trial = real_trial_scores(model, cfg.data.frames, skeleton, reference)
     print(f"checkpoint {args.checkpoint}; P-MPJPE (mm) on the {len(BODY_15)} body joints BODY_25B shares "
           f"with {skeleton.name} ({', '.join(BODY_15)}) and on the spine joints\n")
     print("| input (synthetic test split, ideal 2D) | P-MPJPE body 15 | P-MPJPE spine | frames |")
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nreal trial from detections: {trial.detected:.1f} mm (target < 60 mm): "
           f"{'PASS' if trial.detected < 60 else 'FAIL'}")
     training = ensure_default_dataset(cfg.data.synthetic)  # the built-in set the checkpoint's config names
-    _, _, layout, world = trial_reference(args.trial / "Calib.toml", args.trial / "pose-associated")
-    coverage = pose_coverage(SequenceSource(training, skeleton.name), world, layout)
+    coverage = pose_coverage(SequenceSource(training, skeleton.name), reference)
     print(f"\npose coverage: P-MPJPE body 15 to the nearest training pose of {training} (median over poses): "
           f"trial {np.nanmedian(coverage['trial']):.1f} mm, synthetic test split {np.nanmedian(coverage['test']):.1f} mm"
           f"; {time.perf_counter() - t0:.0f} s")

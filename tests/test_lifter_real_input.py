@@ -302,8 +302,8 @@ def test_nearest_pose_errors_match_a_loop_and_ignore_pose_scale_and_rotation():
 
 def test_pose_coverage_of_a_trial_against_training_poses(tiny_data, shared_data):
     trial = shared_data / "pose2sim_balancing"
-    _, _, layout, world = trial_reference(trial / "Calib.toml", trial / "pose-associated")
-    coverage = pose_coverage(SequenceSource(tiny_data, "simspine37"), world, layout, every=5)
+    reference = trial_reference(trial / "Calib.toml", trial / "pose-associated")
+    coverage = pose_coverage(SequenceSource(tiny_data, "simspine37"), reference, every=5)
     assert coverage["trial"].shape == (100,) and coverage["test"].shape[0] > 0
     assert np.nanmedian(coverage["test"]) < np.nanmedian(coverage["trial"])  # Walking and Greeting: far from balancing
 
@@ -312,7 +312,8 @@ def test_pose_coverage_of_a_trial_against_training_poses(tiny_data, shared_data)
 def trial_scores(shared_data):
     trial = shared_data / "pose2sim_balancing"
     model, cfg, skeleton = load_checkpoint(DEFAULT_CHECKPOINT)
-    return real_trial_scores(model, cfg.data.frames, skeleton, trial / "Calib.toml", trial / "pose-associated")
+    return real_trial_scores(model, cfg.data.frames, skeleton,
+                             trial_reference(trial / "Calib.toml", trial / "pose-associated"))
 
 
 def test_real_trial_scoring_runs_on_every_camera(trial_scores):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -109,30 +109,30 @@ class TrialScores:
     cameras: int
 
 
-def trial_reference(calibration: str | Path, detections: str | Path,
-                    layout: str | Skeleton = BODY_25B) -> tuple[CameraRig, Detections, Skeleton, np.ndarray]:
-    """A real trial's rig, chosen person's detections, layout and 3D reference.
+class TrialReference(NamedTuple):
+    """A real trial: its rig, the chosen person's detections, their layout and the 3D reference."""
 
-    Returns:
-        rig; detections (the most plausible person per frame); the layout; world (T, J_layout, 3) m,
-        the default triangulation's trusted points (NaN elsewhere).
-    """
+    rig: CameraRig
+    detections: Detections
+    layout: Skeleton
+    world: np.ndarray  # (T, J_layout, 3) m, the default triangulation's trusted points (NaN elsewhere)
+
+
+def trial_reference(calibration: str | Path, detections: str | Path,
+                    layout: str | Skeleton = BODY_25B) -> TrialReference:
+    """Read a real trial (calibration TOML, OpenPose JSON folders one per camera, their keypoint layout),
+    choose the most plausible person per frame and triangulate it (the trusted points are the reference)."""
     rig = CameraRig.from_toml(calibration)
     det = choose_person(rig, read_trial(detections, rig, layout))
     res = triangulate(rig, det.points2d, det.confidence)
     world = np.where(trusted(res.status)[..., None], res.points, np.nan)
-    return rig, det, get_skeleton(layout) if isinstance(layout, str) else layout, world
+    return TrialReference(rig, det, get_skeleton(layout) if isinstance(layout, str) else layout, world)
 
 
-def real_trial_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, calibration: str | Path,
-                      detections: str | Path, layout: str | Skeleton = BODY_25B) -> TrialScores:
-    """Lift each camera of a real trial and score it against the triangulated reference (module docstring).
-
-    Args:
-        calibration: the rig's calibration TOML. detections: its OpenPose JSON folders (one per camera).
-        layout: the detections' keypoint layout.
-    """
-    rig, det, found, world = trial_reference(calibration, detections, layout)  # world: (T, J_layout, 3) m
+def real_trial_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, trial: TrialReference) -> TrialScores:
+    """Lift each camera of a real trial (:func:`trial_reference`) and score it against its 3D reference
+    (module docstring)."""
+    rig, det, found, world = trial
     idx_model, idx_ref = joint_indices(skeleton, BODY_15), joint_indices(found, BODY_15)
     scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"detected": [], "ideal": [], "constant": []}
     for c, camera in enumerate(rig):
@@ -174,14 +174,13 @@ def nearest_pose_errors(query: np.ndarray, pool: np.ndarray, chunk: int = 8) -> 
     return best
 
 
-def pose_coverage(source: SequenceSource, trial_world: np.ndarray, trial_layout: Skeleton,
-                  every: int = 10) -> dict[str, np.ndarray]:
+def pose_coverage(source: SequenceSource, trial: TrialReference, every: int = 10) -> dict[str, np.ndarray]:
     """Nearest-training-pose P-MPJPE (mm, :func:`nearest_pose_errors`) on ``BODY_15`` of a real trial's poses
     and, as the yardstick, of the synthetic test split's, against the training split of ``source``.
 
     Args:
         source: the dataset a lifter was trained on (its training split: every ``every``-th frame).
-        trial_world: (T, J_layout, 3) m, the trial's reference; trial_layout: its layout.
+        trial: the real trial (:func:`trial_reference`).
         every: frame step of the training pool and of the test split's sample (x 10 for the test split).
 
     Returns:
@@ -190,5 +189,5 @@ def pose_coverage(source: SequenceSource, trial_world: np.ndarray, trial_layout:
     idx = joint_indices(source.skeleton, BODY_15)
     pool = np.concatenate([source.world(s, a)[::every, idx] for s, a in source.sequences("train")]) * 1000.0
     test = np.concatenate([source.world(s, a)[::10 * every, idx] for s, a in source.sequences("test")]) * 1000.0
-    trial = trial_world[:, joint_indices(trial_layout, BODY_15)] * 1000.0
-    return {"trial": nearest_pose_errors(trial, pool), "test": nearest_pose_errors(test, pool)}
+    poses = trial.world[:, joint_indices(trial.layout, BODY_15)] * 1000.0
+    return {"trial": nearest_pose_errors(poses, pool), "test": nearest_pose_errors(test, pool)}
