@@ -8,6 +8,9 @@
    15 joints in that camera's frame, beside a constant pose (the trial's own mean pose per camera).
 3. Pose coverage: the P-MPJPE of each trial pose to the nearest pose of the checkpoint's training data
    (its built-in synthetic set, training split, every 10th frame), beside the same for synthetic test poses.
+4. Cameras or poses? Synthetic test motions of the checkpoint's training set (S9, S11), ideal 2D with the
+   BODY_25B joints only, lifted from their own Human3.6M rig and from the trial's four real cameras (the
+   subject standing where the trial's subject stands).
 
     python experiments/lifter_real_input.py [--checkpoint PT] [--data DIR] [--step K] [--json out.json]
 
@@ -28,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from spine3d.benchmark.real_input import (  # noqa: E402
-    BODY_15, layout_scores, pose_coverage, real_trial_scores, trial_reference)
+    BODY_15, camera_swap_scores, layout_scores, pose_coverage, real_trial_scores, trial_reference)
 from spine3d.data.source import SequenceSource  # noqa: E402
 from spine3d.data.synth import ensure_default_dataset  # noqa: E402
 from spine3d.io import write_json_atomic  # noqa: E402
@@ -75,15 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nreal trial from detections: {trial.detected:.1f} mm (target < 60 mm): "
           f"{'PASS' if trial.detected < 60 else 'FAIL'}")
     training = ensure_default_dataset(cfg.data.synthetic)  # the built-in set the checkpoint's config names
-    coverage = pose_coverage(SequenceSource(training, skeleton.name), reference)
+    trained_on = SequenceSource(training, skeleton.name)
+    coverage = pose_coverage(trained_on, reference)
     print(f"\npose coverage: P-MPJPE body 15 to the nearest training pose of {training} (median over poses): "
-          f"trial {np.nanmedian(coverage['trial']):.1f} mm, synthetic test split {np.nanmedian(coverage['test']):.1f} mm"
-          f"; {time.perf_counter() - t0:.0f} s")
+          f"trial {np.nanmedian(coverage['trial']):.1f} mm, synthetic test split "
+          f"{np.nanmedian(coverage['test']):.1f} mm")
+    swap = camera_swap_scores(model, cfg.data.frames, skeleton, trained_on, reference)
+    print("\n| synthetic test motion (BODY_25B joints, ideal 2D) | own Human3.6M rig | the trial's cameras "
+          "| frames x cameras |")
+    print("|---|---|---|---|")
+    for action, (own, theirs) in swap.items():
+        print(f"| {action} | {own.body:.1f} | {theirs.body:.1f} | {own.frames} |")
+    print(f"\n{time.perf_counter() - t0:.0f} s")
     if args.json is not None:
         write_json_atomic(args.json, {"checkpoint": str(args.checkpoint), "joints": BODY_15,
                                       "synthetic": {k: dataclasses.asdict(v) for k, v in synthetic.items()},
                                       "trial": dataclasses.asdict(trial), "body25b_over_all": ratio,
-                                      "coverage_median_mm": {k: float(np.nanmedian(v)) for k, v in coverage.items()}})
+                                      "coverage_median_mm": {k: float(np.nanmedian(v)) for k, v in coverage.items()},
+                                      "camera_swap": {a: {"own_rig": o.body, "trial_rig": t.body, "frames": o.frames}
+                                                      for a, (o, t) in swap.items()}})
     return 0
 
 

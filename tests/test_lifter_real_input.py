@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from spine3d.benchmark.real_input import (BODY_15, joint_indices, layout_scores, nearest_pose_errors, only_layout,
-                                         pose_coverage, real_trial_scores, trial_reference)
+from spine3d.benchmark.real_input import (BODY_15, TrialReference, camera_swap_scores, joint_indices, layout_scores,
+                                         nearest_pose_errors, only_layout, placed_like, pose_coverage,
+                                         real_trial_scores, trial_reference)
 from spine3d.calibration import Camera
 from spine3d.cli.main import main
 from spine3d.data.config import AugmentConfig, DataConfig
@@ -308,6 +309,40 @@ def test_pose_coverage_of_a_trial_against_training_poses(tiny_data, shared_data)
     assert np.nanmedian(coverage["test"]) < np.nanmedian(coverage["trial"])  # Walking and Greeting: far from balancing
 
 
+def test_placed_like_stands_a_sequence_where_the_trial_subject_stands(tiny_data, shared_data):
+    trial = trial_reference(shared_data / "pose2sim_balancing" / "Calib.toml",
+                            shared_data / "pose2sim_balancing" / "pose-associated")
+    world = SequenceSource(tiny_data, "simspine37").world("S9", "Greeting")
+    moved = placed_like(world, SIMSPINE37, trial)
+    ends = ("RHip", "LHip", "RAnkle", "LAnkle")
+    ours, theirs = moved[:, joint_indices(SIMSPINE37, ends)], trial.world[:, joint_indices(BODY_25B, ends)]
+    np.testing.assert_allclose(ours[:, :2, :2].mean(axis=(0, 1)), np.nanmean(theirs[:, :2, :2], axis=(0, 1)), atol=1e-6)
+    assert np.nanmin(ours[:, 2:, 2]) == pytest.approx(np.nanmin(theirs[:, 2:, 2]), abs=1e-6)  # float32 data
+    assert np.nanmax(np.abs(np.diff(moved - world, axis=0))) < 1e-6  # one translation (NaN joints stay NaN)
+
+
+def test_camera_swap_scores_agree_when_the_trial_is_the_sequence_itself(tiny_data):
+    """A 'trial' filmed by the sequence's own rig, standing where the sequence stands: both columns equal."""
+    source = SequenceSource(tiny_data, "simspine37")
+    model = build_model(load_config("default").model, SIMSPINE37.num_joints).eval()
+    itself = TrialReference(source.cameras("S9"), None, SIMSPINE37, source.world("S9", "Walking"))
+    scores = camera_swap_scores(model, 27, SIMSPINE37, source, itself, actions=("Walking", "Balance"))
+    assert list(scores) == ["Walking"]  # the tiny set has no Balance
+    own, swapped = scores["Walking"]
+    assert own.frames == swapped.frames == 4 * len(itself.world)
+    assert own.body == pytest.approx(swapped.body, rel=1e-6) and 0 < own.body < 1000
+
+
+def test_camera_swap_scores_through_the_real_trial_cameras(tiny_data, shared_data):
+    trial = trial_reference(shared_data / "pose2sim_balancing" / "Calib.toml",
+                            shared_data / "pose2sim_balancing" / "pose-associated")
+    model, cfg, skeleton = load_checkpoint(DEFAULT_CHECKPOINT)
+    own, swapped = camera_swap_scores(model, cfg.data.frames, skeleton, SequenceSource(tiny_data, skeleton.name),
+                                      trial, actions=("Greeting",))["Greeting"]
+    assert own.frames == swapped.frames > 0  # the same frames, 4 cameras in both rigs
+    assert np.isfinite(own.body) and np.isfinite(swapped.body)
+
+
 @pytest.fixture(scope="module")
 def trial_scores(shared_data):
     trial = shared_data / "pose2sim_balancing"
@@ -323,7 +358,8 @@ def test_real_trial_scoring_runs_on_every_camera(trial_scores):
 
 @pytest.mark.xfail(strict=True, reason="issue 17 target not met by the shipped checkpoint (README, 'The shipped "
                    "default lifter'): the trial's poses are ~107 mm from the nearest synthetic training pose "
-                   "(synthetic test poses: ~22 mm), and 6 CPU epochs leave the body joints undertrained")
+                   "(synthetic test poses: ~22 mm), and synthetic Balance poses score as badly through the "
+                   "trial's cameras as through Human3.6M's: the poses, not the cameras, are what the lifter lacks")
 def test_shipped_default_beats_a_constant_pose_and_60_mm_on_the_real_trial(trial_scores):
     """Issue 17 target on real input: the Pose2Sim trial's detections lifted below 60 mm and below a constant pose."""
     assert trial_scores.detected < trial_scores.constant and trial_scores.ideal < trial_scores.constant

@@ -15,6 +15,9 @@ Two measurements (``experiments/lifter_real_input.py`` prints them as tables):
 - :func:`pose_coverage`: how far the trial's poses are from every pose the lifter was trained on (the
   P-MPJPE to the nearest training pose), beside the same for the synthetic test split: what a lifter
   can be expected to know.
+- :func:`camera_swap_scores`: synthetic test motions lifted from their own (Human3.6M) rig and from the
+  trial's real cameras, the subject placed where the trial's subject stands: whether the cameras or the
+  poses make a real trial hard.
 
 P-MPJPE aligns each frame by a similarity transform on the scored joints, so definitions of a joint
 that differ between a detector and SIMSPINE's markers (hip centres, head top) stay in the error.
@@ -48,6 +51,7 @@ from spine3d.triangulation.status import trusted
 BODY_15 = ("Nose", "Neck", "Head", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
            "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle")
 INPUT_LAYOUTS = ("all", "body25b", "coco17", "spinepose9")
+SWAP_ACTIONS = ("Walking", "Posing", "BendSideways", "OneLegStance", "Balance")  # camera_swap_scores' default
 
 
 @dataclass
@@ -191,3 +195,54 @@ def pose_coverage(source: SequenceSource, trial: TrialReference, every: int = 10
     test = np.concatenate([source.world(s, a)[::10 * every, idx] for s, a in source.sequences("test")]) * 1000.0
     poses = trial.world[:, joint_indices(trial.layout, BODY_15)] * 1000.0
     return {"trial": nearest_pose_errors(poses, pool), "test": nearest_pose_errors(test, pool)}
+
+
+def placed_like(world: np.ndarray, skeleton: Skeleton, trial: TrialReference) -> np.ndarray:
+    """``world`` (T, J, 3) m in ``skeleton``'s order, moved (translated only, both worlds Z-up) so that its
+    mean hip centre stands over the trial subject's and its lowest ankle is as high as the trial's lowest."""
+    ends = ("RHip", "LHip", "RAnkle", "LAnkle")
+    ours, theirs = world[:, joint_indices(skeleton, ends)], trial.world[:, joint_indices(trial.layout, ends)]
+    shift = np.nanmean(theirs[:, :2], axis=(0, 1)) - np.nanmean(ours[:, :2], axis=(0, 1))
+    shift[2] = np.nanmin(theirs[:, 2:, 2]) - np.nanmin(ours[:, 2:, 2])
+    return world + shift
+
+
+def camera_swap_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, source: SequenceSource,
+                       trial: TrialReference, actions: Sequence[str] = SWAP_ACTIONS,
+                       layout: str = "body25b") -> dict[str, tuple[Scores, Scores]]:
+    """P-MPJPE on ``BODY_15`` of the test split's ``actions``, ideal 2D with only ``layout``'s joints, lifted
+    from each camera of the sequence's own rig and from each camera of ``trial``'s rig, the sequence
+    placed where the trial's subject stands (:func:`placed_like`). Both are scored on the same frames:
+    those whose ``BODY_15`` joints every trial camera sees (inside its image, in front of it).
+
+    Returns:
+        {action: (own rig, trial rig)} for the actions with such frames; ``Scores.frames`` counts
+        frames x cameras, ``Scores.spine`` is NaN.
+    """
+    body = joint_indices(skeleton, BODY_15)
+    pairs: dict[tuple[str, int], list[tuple[np.ndarray, np.ndarray]]] = {}
+    for subject, action in source.sequences("test"):
+        if action not in actions:
+            continue
+        world = source.world(subject, action)
+        placed = placed_like(world, skeleton, trial)
+        shown = np.all([_sees(camera, placed[:, body]).all(axis=1) for camera in trial.rig], axis=0)  # (T,)
+        if not shown.any():
+            continue
+        for k, (rig, points) in enumerate(((source.cameras(subject), world), (trial.rig, placed))):
+            for camera in rig:
+                inputs = only_layout(make_inputs(camera.project(points), None, camera.size), layout, skeleton)
+                pred = lift_sequence(model, inputs, frames, False, skeleton)[shown][:, body]
+                gt = camera.world_to_camera(points[shown][:, body]) * 1000.0  # mm, camera frame
+                pairs.setdefault((action, k), []).append((pred, gt))
+
+    def score(items: list[tuple[np.ndarray, np.ndarray]]) -> Scores:
+        pred, gt = (np.concatenate(x) for x in zip(*items))
+        return Scores(p_mpjpe(pred, gt), frames=len(gt))
+
+    return {a: (score(pairs[(a, 0)]), score(pairs[(a, 1)])) for a in actions if (a, 0) in pairs}
+
+
+def _sees(camera, points: np.ndarray) -> np.ndarray:
+    """(..., N) bool: ``points`` (..., N, 3) m world inside ``camera``'s image and in front of it."""
+    return camera.in_image(camera.project(points)) & (camera.world_to_camera(points)[..., 2] > 0)
