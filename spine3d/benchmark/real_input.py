@@ -33,7 +33,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import torch
 
-from spine3d.calibration import CameraRig
+from spine3d.calibration import Camera, CameraRig
 from spine3d.data.config import DataConfig
 from spine3d.data.source import SequenceSource
 from spine3d.data.trial import read_trial
@@ -243,6 +243,6 @@ def camera_swap_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, 
     return {a: (score(pairs[(a, 0)]), score(pairs[(a, 1)])) for a in actions if (a, 0) in pairs}
 
 
-def _sees(camera, points: np.ndarray) -> np.ndarray:
+def _sees(camera: Camera, points: np.ndarray) -> np.ndarray:
     """(..., N) bool: ``points`` (..., N, 3) m world inside ``camera``'s image and in front of it."""
     return camera.in_image(camera.project(points)) & (camera.world_to_camera(points)[..., 2] > 0)
