@@ -110,15 +110,16 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     scale[columns] = noise_scales(flat, anchor, noise_factor, columns)  # m
     limit = np.maximum(tolerance, scale)
     step = step_scales(flat, anchor, columns) if spikes else None  # (K,) m per frame
+    near = None  # first round: every "ok" point
     for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
-        spike = _spikes(flat[:, columns], anchor[:, columns], window, tolerance, scale[columns], step)
+        spike = _spikes(flat[:, columns], anchor[:, columns], window, tolerance, scale[columns], step, near)
         hit = spike.any(axis=0)
         if not hit.any():
             break
         frames, which = np.nonzero(spike)
         out[frames, columns[which]] = TEMPORAL_OUTLIER
         anchor[frames, columns[which]] = False
-        columns, step = columns[hit], step[hit]
+        columns, step, near = columns[hit], step[hit], _within(spike[:, hit], _reach(window))
     if todo[0].size:
         predicted, before, after = predict(flat, anchor, window, todo)
         distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
@@ -129,28 +130,57 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
 
 
 def _spikes(points: np.ndarray, anchor: np.ndarray, window: int, tolerance: float, scale: np.ndarray,
-            step: np.ndarray) -> np.ndarray:
+            step: np.ndarray, near: np.ndarray | None = None) -> np.ndarray:
     """(T, K) bool: the "ok" points of one round that are spikes (module docstring, check 1).
 
     Args:
         points: (T, K, 3) m; anchor: (T, K) bool, the "ok" points; window: frames;
         tolerance: m, the floor; scale: (K,) m, each series' noise part (:func:`noise_scales`);
         step: (K,) m per frame, each series' large step (:func:`step_scales`).
+        near: (T, K) bool, the only points that may be spikes (None: all): after a round, those within
+            :func:`_reach` of the spikes it removed; the others' neighbourhoods are unchanged.
     """
+    candidate = anchor if near is None else anchor & near
+    # a decision compares a point's distance with its two frame neighbours': those are computed too
+    at = np.nonzero(anchor & (candidate | _shifted(candidate, 1) | _shifted(candidate, -1)))
+    distance, apart, allowed = np.zeros(anchor.shape), np.zeros(anchor.shape), np.zeros(anchor.shape)
+    distance[at], apart[at], allowed[at] = _deviations(points, anchor, window, tolerance, scale, step, at)
     limit = np.maximum(tolerance, scale)
-    p_before, p_after, w, before, after = neighbours(points, anchor, window)
-    predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
-    both = anchor & before & after
-    apart = np.minimum(np.linalg.norm(points - p_before, axis=-1), np.linalg.norm(points - p_after, axis=-1))
-    extended, gain, edge, line, nearest, gap = extrapolate(points, anchor, window)
-    edge &= anchor
-    distance = np.where(both, np.linalg.norm(points - predicted, axis=-1),
-                        np.where(edge, np.linalg.norm(points - extended, axis=-1), 0.0))
-    apart = np.where(edge, np.linalg.norm(points - nearest, axis=-1), apart)
-    widened = np.maximum(tolerance, gain * scale) + np.where(line, 0.0, gap * step)  # one neighbour: it may have moved
-    allowed = np.where(edge, widened, limit)
-    return ((distance > allowed) & (apart > limit)  # far from every side: not a step
+    return (candidate & (distance > allowed) & (apart > limit)  # far from every side: not a step
             & (distance >= _shifted(distance, 1)) & (distance >= _shifted(distance, -1)))
+
+
+def _deviations(points: np.ndarray, anchor: np.ndarray, window: int, tolerance: float, scale: np.ndarray,
+                step: np.ndarray, at: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the "ok" points at (frames (N,), columns (N,)): (N,) m each, the distance to their prediction
+    (0 without neighbours), to the nearest neighbour side (``apart``) and the distance allowed."""
+    columns = at[1]
+    p_before, p_after, w, before, after = neighbours(points, anchor, window, at)
+    here = points[at]
+    predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
+    extended, gain, edge, line, nearest, gap = extrapolate(points, anchor, window, at)
+    distance = np.where(before & after, np.linalg.norm(here - predicted, axis=-1),
+                        np.where(edge, np.linalg.norm(here - extended, axis=-1), 0.0))
+    apart = np.where(edge, np.linalg.norm(here - nearest, axis=-1),
+                     np.minimum(np.linalg.norm(here - p_before, axis=-1), np.linalg.norm(here - p_after, axis=-1)))
+    widened = np.maximum(tolerance, gain * scale[columns]) + np.where(line, 0.0, gap * step[columns])
+    allowed = np.where(edge, widened, np.maximum(tolerance, scale[columns]))  # one neighbour: it may have moved
+    return distance, apart, allowed
+
+
+def _reach(window: int) -> int:
+    """Frames over which removing an anchor can change a spike decision: a prediction uses anchors up to
+    ``2 * window`` frames away (the nearest, and the second nearest within ``window`` of it), and a
+    decision also compares its frame neighbours' distances."""
+    return 2 * window + 1
+
+
+def _within(marks: np.ndarray, frames: int) -> np.ndarray:
+    """(T, K) bool: within ``frames`` frames (either side, same column) of a True of ``marks`` (T, K)."""
+    count = np.concatenate([np.zeros((1, marks.shape[1]), np.int64), np.cumsum(marks, axis=0)])
+    t = marks.shape[0]
+    lo, hi = np.clip(np.arange(t) - frames, 0, t), np.clip(np.arange(t) + frames + 1, 0, t)
+    return (count[hi] - count[lo]) > 0
 
 
 def noise_scales(points: np.ndarray, anchor: np.ndarray, noise_factor: float, columns: np.ndarray) -> np.ndarray:
@@ -229,26 +259,32 @@ def extrapolation_gain(r: np.ndarray) -> np.ndarray:
     return np.sqrt((1.0 + (1.0 + r) ** 2 + r ** 2) / 1.5)
 
 
-def extrapolate(points: np.ndarray, anchor: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
+def extrapolate(points: np.ndarray, anchor: np.ndarray, window: int,
+                at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
     """Each point predicted from the anchors on its only side (the edge of a run).
 
     Args:
         points: (T, M, 3) m; anchor: (T, M) bool; window: frames (to the nearest anchor, and
             between the two nearest).
+        at: (frames (K,), columns (K,)) of the points to predict; None: every point.
 
     Returns:
-        predicted (T, M, 3) m: the line through the two nearest anchors on that side at the point's
-        frame (``line``), else the nearest anchor; gain (T, M), :func:`extrapolation_gain`;
-        edge (T, M) bool, the point has anchors within ``window`` on one side only (elsewhere the
-        other outputs mean nothing); line (T, M) bool, two of them (within ``window`` of each other);
-        nearest (T, M, 3) m, the nearest anchor; gap (T, M) frames to it.
+        predicted (T, M, 3) or (K, 3) m: the line through the two nearest anchors on that side at the
+        point's frame (``line``), else the nearest anchor; gain (T, M) or (K,), :func:`extrapolation_gain`;
+        edge (T, M) or (K,) bool, the point has anchors within ``window`` on one side only (elsewhere the
+        other outputs mean nothing); line, bool, two of them (within ``window`` of each other);
+        nearest (T, M, 3) or (K, 3) m, the nearest anchor; gap, frames to it.
     """
-    t, columns = points.shape[0], np.arange(points.shape[1])
+    t = points.shape[0]
     b, a = _anchor_frames(anchor, window)
-    now = np.arange(t)[:, None]
-    before, after = now - b <= window, a - now <= window
-    near = np.clip(np.where(before, b, a), 0, t - 1)
-    second = np.where(before, np.take_along_axis(b, near, axis=0), np.take_along_axis(a, near, axis=0))
+    if at is None:
+        now, columns = np.broadcast_to(np.arange(t)[:, None], anchor.shape), np.arange(anchor.shape[1])
+        b_here, a_here = b, a
+    else:
+        (now, columns), b_here, a_here = at, b[at], a[at]
+    before, after = now - b_here <= window, a_here - now <= window
+    near = np.clip(np.where(before, b_here, a_here), 0, t - 1)
+    second = np.where(before, b[near, columns], a[near, columns])
     edge = before ^ after
     line = edge & (np.abs(near - second) <= window)
     r = np.where(line, (now - near) / np.where(line, near - second, 1), 0.0)
