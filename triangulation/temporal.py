@@ -154,11 +154,11 @@ def _deviations(points: np.ndarray, anchor: np.ndarray, window: int, tolerance: 
                 step: np.ndarray, at: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the "ok" points at (frames (N,), columns (N,)): (N,) m each, the distance to their prediction
     (0 without neighbours), to the nearest neighbour side (``apart``) and the distance allowed."""
-    columns = at[1]
-    p_before, p_after, w, before, after = neighbours(points, anchor, window, at)
+    columns, frames = at[1], _anchor_frames(anchor, window)  # once for both predictions
+    p_before, p_after, w, before, after = neighbours(points, frames, window, at)
     here = points[at]
     predicted = (1.0 - w[..., None]) * p_before + w[..., None] * p_after
-    extended, gain, edge, line, nearest, gap = extrapolate(points, anchor, window, at)
+    extended, gain, edge, line, nearest, gap = extrapolate(points, frames, window, at)
     distance = np.where(before & after, np.linalg.norm(here - predicted, axis=-1),
                         np.where(edge, np.linalg.norm(here - extended, axis=-1), 0.0))
     apart = np.where(edge, np.linalg.norm(here - nearest, axis=-1),
@@ -259,31 +259,25 @@ def extrapolation_gain(r: np.ndarray) -> np.ndarray:
     return np.sqrt((1.0 + (1.0 + r) ** 2 + r ** 2) / 1.5)
 
 
-def extrapolate(points: np.ndarray, anchor: np.ndarray, window: int,
-                at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
-    """Each point predicted from the anchors on its only side (the edge of a run).
+def extrapolate(points: np.ndarray, frames: tuple[np.ndarray, np.ndarray], window: int,
+                at: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Points predicted from the anchors on their only side (the edge of a run).
 
     Args:
-        points: (T, M, 3) m; anchor: (T, M) bool; window: frames (to the nearest anchor, and
-            between the two nearest).
-        at: (frames (K,), columns (K,)) of the points to predict; None: every point.
+        points: (T, M, 3) m; frames: the anchors' frames before and after each point
+            (:func:`_anchor_frames`); window: frames (to the nearest anchor, and between the two nearest).
+        at: (frames (K,), columns (K,)) of the points to predict.
 
     Returns:
-        predicted (T, M, 3) or (K, 3) m: the line through the two nearest anchors on that side at the
-        point's frame (``line``), else the nearest anchor; gain (T, M) or (K,), :func:`extrapolation_gain`;
-        edge (T, M) or (K,) bool, the point has anchors within ``window`` on one side only (elsewhere the
-        other outputs mean nothing); line, bool, two of them (within ``window`` of each other);
-        nearest (T, M, 3) or (K, 3) m, the nearest anchor; gap, frames to it.
+        predicted (K, 3) m: the line through the two nearest anchors on that side at the point's frame
+        (``line``), else the nearest anchor; gain (K,), :func:`extrapolation_gain`; edge (K,) bool, the
+        point has anchors within ``window`` on one side only (elsewhere the other outputs mean nothing);
+        line (K,) bool, two of them (within ``window`` of each other); nearest (K, 3) m, the nearest
+        anchor; gap (K,) frames to it.
     """
-    t = points.shape[0]
-    b, a = _anchor_frames(anchor, window)
-    if at is None:
-        now, columns = np.broadcast_to(np.arange(t)[:, None], anchor.shape), np.arange(anchor.shape[1])
-        b_here, a_here = b, a
-    else:
-        (now, columns), b_here, a_here = at, b[at], a[at]
-    before, after = now - b_here <= window, a_here - now <= window
-    near = np.clip(np.where(before, b_here, a_here), 0, t - 1)
+    t, (b, a), (now, columns) = points.shape[0], frames, at
+    before, after = now - b[at] <= window, a[at] - now <= window
+    near = np.clip(np.where(before, b[at], a[at]), 0, t - 1)
     second = np.where(before, b[near, columns], a[near, columns])
     edge = before ^ after
     line = edge & (np.abs(near - second) <= window)
@@ -294,39 +288,35 @@ def extrapolate(points: np.ndarray, anchor: np.ndarray, window: int,
 
 
 def predict(points: np.ndarray, anchor: np.ndarray, window: int,
-            at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            at: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points predicted from the nearest anchors strictly before and after them.
 
     Args:
         points: (T, M, 3) m; anchor: (T, M) bool; window: frames (each side).
-        at: (frames (K,), columns (K,)) of the points to predict; None: every point.
+        at: (frames (K,), columns (K,)) of the points to predict.
 
     Returns:
-        predicted (T, M, 3) or (K, 3) m: the linear interpolation at its frame of the nearest
-        anchors within ``window`` frames before and after the point, or the one of them there is;
-        before, after (T, M) or (K,) bool: such an anchor exists.
+        predicted (K, 3) m: the linear interpolation at its frame of the nearest anchors within
+        ``window`` frames before and after the point, or the one of them there is;
+        before, after (K,) bool: such an anchor exists.
     """
-    p_before, p_after, w, before, after = neighbours(points, anchor, window, at)
+    p_before, p_after, w, before, after = neighbours(points, _anchor_frames(anchor, window), window, at)
     return (1.0 - w[..., None]) * p_before + w[..., None] * p_after, before, after
 
 
-def neighbours(points: np.ndarray, anchor: np.ndarray, window: int,
-               at: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
-    """The nearest anchors strictly before and after each point (see :func:`predict`).
+def neighbours(points: np.ndarray, frames: tuple[np.ndarray, np.ndarray], window: int,
+               at: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """The nearest anchors strictly before and after the points ``at`` (see :func:`predict`; ``frames``
+    from :func:`_anchor_frames`).
 
     Returns:
-        p_before, p_after: (T, M, 3) or (K, 3) m, the anchors (the nearest anchor at all, or an
-        arbitrary point, where there is none within ``window``); w: (T, M) or (K,) the weight of
-        p_after in the prediction (its interpolation weight; 1 or 0 with one anchor);
-        before, after: (T, M) or (K,) bool, an anchor exists within ``window`` frames.
+        p_before, p_after: (K, 3) m, the anchors (the nearest anchor at all, or an arbitrary point,
+        where there is none within ``window``); w: (K,) the weight of p_after in the prediction (its
+        interpolation weight; 1 or 0 with one anchor); before, after: (K,) bool, an anchor exists
+        within ``window`` frames.
     """
-    t = points.shape[0]
-    frames = np.arange(t)[:, None]
-    b, a = _anchor_frames(anchor, window)
-    if at is None:
-        now, columns = np.broadcast_to(frames, anchor.shape), np.broadcast_to(np.arange(anchor.shape[1]), anchor.shape)
-    else:
-        (now, columns), b, a = at, b[at], a[at]
+    t, (now, columns) = points.shape[0], at
+    b, a = frames[0][at], frames[1][at]
     before, after = now - b <= window, a - now <= window
     b, a = np.clip(b, 0, t - 1), np.clip(a, 0, t - 1)
     w = np.where(before & after, (now - b) / np.maximum(a - b, 1), np.where(after, 1.0, 0.0))
