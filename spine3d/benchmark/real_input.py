@@ -33,9 +33,10 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import torch
 
-from spine3d.calibration import Camera, CameraRig
+from spine3d.calibration import CameraRig
 from spine3d.data.config import DataConfig
 from spine3d.data.source import SequenceSource
+from spine3d.data.synth.placement import in_view
 from spine3d.data.trial import read_trial
 from spine3d.errors import InputError
 from spine3d.evaluation import joint_errors, p_mpjpe
@@ -226,7 +227,7 @@ def camera_swap_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, 
             continue
         world = source.world(subject, action)
         placed = placed_like(world, skeleton, trial)
-        shown = np.all([_sees(camera, placed[:, body]).all(axis=1) for camera in trial.rig], axis=0)  # (T,)
+        shown = in_view(trial.rig, placed[:, body]).all(axis=1)  # (T,)
         if not shown.any():
             continue
         for k, (rig, points) in enumerate(((source.cameras(subject), world), (trial.rig, placed))):
@@ -242,7 +243,3 @@ def camera_swap_scores(model: torch.nn.Module, frames: int, skeleton: Skeleton, 
 
     return {a: (score(pairs[(a, 0)]), score(pairs[(a, 1)])) for a in actions if (a, 0) in pairs}
 
-
-def _sees(camera: Camera, points: np.ndarray) -> np.ndarray:
-    """(..., N) bool: ``points`` (..., N, 3) m world inside ``camera``'s image and in front of it."""
-    return camera.in_image(camera.project(points)) & (camera.world_to_camera(points)[..., 2] > 0)
