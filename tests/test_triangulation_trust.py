@@ -456,3 +456,26 @@ def test_spike_rounds_after_the_first_decide_only_near_removed_spikes_and_agree_
     assert sum(int((f != s).sum()) for f, (_, s, _) in zip(full, cases)) > 1000  # many points change status
     for f, g in zip(fast, full):
         np.testing.assert_array_equal(f, g)
+
+
+def test_temporal_checks_on_threads_give_the_statuses_of_one_thread():
+    """Series are decided in groups on worker threads once every series' scales are known: the same statuses
+    for any number of threads, also where a sparse series takes the scale of all series together (deciding
+    each group on its own would not: checked)."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for _ in range(60):
+        t, j = int(rng.integers(3, 200)), int(rng.integers(2, 9))
+        noise = rng.uniform(0.002, 0.05, (1, j, 1))  # every series its own noise
+        points = np.cumsum(rng.normal(0.0, 1.0, (t, j, 3)) * noise, axis=0)
+        points += (rng.random((t, j, 1)) < 0.1) * rng.normal(0.0, 0.3, (t, j, 3))
+        ok_share = np.where(rng.random(j) < 0.3, 0.1, 0.8)  # some series too sparse for their own scale
+        status = np.where(rng.random((t, j)) < ok_share, OK, UNVERIFIED).astype(np.uint8)
+        cases.append((points, status, int(rng.integers(1, 6)), bool(rng.random() < 0.7)))
+    one = [verify_in_time(p, s, w, 0.005, 4.0, spikes) for p, s, w, spikes in cases]
+    for threads in (2, 3, 16):
+        for a, (p, s, w, spikes) in zip(one, cases):
+            np.testing.assert_array_equal(verify_in_time(p, s, w, 0.005, 4.0, spikes, threads=threads), a)
+    alone = [np.concatenate([verify_in_time(p[:, g], s[:, g], w, 0.005, 4.0, spikes)
+                             for g in np.array_split(np.arange(s.shape[1]), 2)], axis=1) for p, s, w, spikes in cases]
+    assert any((a != b).any() for a, b in zip(alone, one))

@@ -15,7 +15,6 @@ Around the chunks: RANSAC's inlier threshold is measured first on a sample of th
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -34,6 +33,7 @@ from spine3d.triangulation.refine import refine
 from spine3d.triangulation.reprojection import pixel_errors
 from spine3d.triangulation.status import STATUS_NAMES, kept, trusted
 from spine3d.triangulation.temporal import stable_view_sets, verify_in_time
+from spine3d.triangulation.threads import thread_map
 from spine3d.calibration.views import RigConstants, prepare_views, rig_constants
 
 _ALLOCATOR_BLOCK = 16 * 2 ** 20  # bytes; see _raise_allocator_thresholds
@@ -227,7 +227,8 @@ def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method
             fits = ~(new["inliers"] & ~(new["view_errors"] <= threshold)).any(axis=0) & kept(new["status"])
             store(changed[fits], {k: v[..., fits] for k, v in new.items()})
     status = verify_in_time(out["points"].reshape(*batch, 3), out["status"].reshape(batch), opts.temporal_window,
-                            opts.temporal_tolerance, opts.noise_factor, spikes=METHODS[method].robust).reshape(-1)
+                            opts.temporal_tolerance, opts.noise_factor, spikes=METHODS[method].robust,
+                            threads=opts.threads).reshape(-1)
     rejected = np.flatnonzero((status != out["status"]) & ~kept(status))
     out["status"][...] = status
     if rejected.size:  # temporal outliers lose their point; verified points keep theirs
@@ -300,18 +301,10 @@ def _run(work, chunks: int, total: int, opts: TriangulationOptions) -> None:
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="pt", desc="triangulate", leave=False)
-    threads = min(opts.threads, chunks)
     try:
-        if threads <= 1:
-            for i in range(chunks):
-                done = work(i)
-                if bar is not None:
-                    bar.update(done)
-        else:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                for done in pool.map(work, range(chunks)):
-                    if bar is not None:
-                        bar.update(done)
+        for done in thread_map(work, range(chunks), opts.threads):
+            if bar is not None:
+                bar.update(done)
     finally:
         if bar is not None:
             bar.close()

@@ -44,6 +44,7 @@ from typing import Callable
 import numpy as np
 
 from spine3d.triangulation.status import OK, TEMPORAL_OUTLIER, UNVERIFIED, VERIFIED_IN_TIME
+from spine3d.triangulation.threads import thread_map
 
 SPIKE_ROUNDS = 4  # rounds of spike removal among the "ok" points (one per run of frames and round)
 MIN_TRIPLETS = 20  # "ok" triplets a series needs for its own tolerance (else the median of all)
@@ -79,7 +80,7 @@ def stable_view_sets(inliers: np.ndarray, view_errors: np.ndarray, usable: np.nd
 
 
 def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, tolerance: float, noise_factor: float,
-                   spikes: bool = True, rounds: int = SPIKE_ROUNDS) -> np.ndarray:
+                   spikes: bool = True, rounds: int = SPIKE_ROUNDS, threads: int = 1) -> np.ndarray:
     """Temporal check of the "ok" points (spikes) and of the "unverified" ones (see the module docstring).
 
     Args:
@@ -91,6 +92,8 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
         spikes: look for spikes among the "ok" points (RANSAC, whose consensus of three can be a
             coincidence; the linear methods check no agreement to begin with).
         rounds: at most this many rounds of spike removal.
+        threads: worker threads deciding groups of series at once (each series is decided on its own
+            once every series' scales are known: the same statuses for any number).
 
     Returns:
         (T, ...) uint8, the status with spikes among the "ok" points made "temporal_outlier", and
@@ -102,31 +105,54 @@ def verify_in_time(points: np.ndarray, status: np.ndarray, window: int, toleranc
     flat, codes = points.reshape(t, -1, 3), status.reshape(t, -1)  # (T, M, 3), (T, M)
     anchor = codes == OK
     out = codes.copy()
-    todo = np.nonzero(codes == UNVERIFIED)
-    columns = np.arange(codes.shape[1]) if spikes else np.unique(todo[1])  # the series that need a tolerance
-    if not columns.size:
+    columns = np.arange(codes.shape[1]) if spikes else np.unique(np.nonzero(codes == UNVERIFIED)[1])
+    if not columns.size:  # the series that need a tolerance: none
         return out.reshape(status.shape)
-    scale = np.full(codes.shape[1], np.nan)
+    # the scales fall back on every series together where one has too few values: found before splitting
+    scale, step = np.full(codes.shape[1], np.nan), np.full(codes.shape[1], np.nan)
     scale[columns] = noise_scales(flat, anchor, noise_factor, columns)  # m
-    limit = np.maximum(tolerance, scale)
-    step = step_scales(flat, anchor, columns) if spikes else None  # (K,) m per frame
-    near = None  # first round: every "ok" point
-    for _ in range(rounds if spikes else 0):  # loop over rounds: one spike per run of frames and round
-        spike = _spikes(flat[:, columns], anchor[:, columns], window, tolerance, scale[columns], step, near)
+    if spikes:
+        step[columns] = step_scales(flat, anchor, columns)  # m per frame
+
+    def decide(group: np.ndarray) -> np.ndarray:
+        return _decide(flat[:, group], codes[:, group], window, tolerance, scale[group], step[group],
+                       rounds if spikes else 0)
+
+    groups = [g for g in np.array_split(columns, max(1, threads)) if g.size]
+    for group, decided in zip(groups, thread_map(decide, groups, threads)):
+        out[:, group] = decided
+    return out.reshape(status.shape)
+
+
+def _decide(points: np.ndarray, codes: np.ndarray, window: int, tolerance: float, scale: np.ndarray,
+            step: np.ndarray, rounds: int) -> np.ndarray:
+    """(T, K) uint8: the statuses of K series after the spike rounds and the checks of their unverified points.
+
+    Args:
+        points: (T, K, 3) m; codes: (T, K) uint8 statuses; window: frames; tolerance: m, the floor;
+        scale: (K,) m, each series' noise part (:func:`noise_scales`); step: (K,) m per frame, each
+        series' large step (:func:`step_scales`; unused without rounds); rounds: at most this many
+        rounds of spike removal (0: none).
+    """
+    anchor, out = codes == OK, codes.copy()
+    columns, near = np.arange(codes.shape[1]), None  # first round: every series, every "ok" point
+    for _ in range(rounds):  # loop over rounds: one spike per run of frames and round
+        spike = _spikes(points[:, columns], anchor[:, columns], window, tolerance, scale[columns], step[columns], near)
         hit = spike.any(axis=0)
         if not hit.any():
             break
         frames, which = np.nonzero(spike)
         out[frames, columns[which]] = TEMPORAL_OUTLIER
         anchor[frames, columns[which]] = False
-        columns, step, near = columns[hit], step[hit], _within(spike[:, hit], _reach(window))
+        columns, near = columns[hit], _within(spike[:, hit], _reach(window))
+    todo = np.nonzero(codes == UNVERIFIED)
     if todo[0].size:
-        predicted, before, after = predict(flat, anchor, window, todo)
-        distance = np.linalg.norm(flat[todo] - predicted, axis=-1)
+        predicted, before, after = predict(points, anchor, window, todo)
+        distance = np.linalg.norm(points[todo] - predicted, axis=-1)
         check = before | after
-        near = distance[check] <= limit[todo[1][check]]  # NaN distance: rejected
+        near = distance[check] <= np.maximum(tolerance, scale)[todo[1][check]]  # NaN distance: rejected
         out[tuple(i[check] for i in todo)] = np.where(near, VERIFIED_IN_TIME, TEMPORAL_OUTLIER)
-    return out.reshape(status.shape)
+    return out
 
 
 def _spikes(points: np.ndarray, anchor: np.ndarray, window: int, tolerance: float, scale: np.ndarray,
