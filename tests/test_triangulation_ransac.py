@@ -115,24 +115,27 @@ def _stages(rig, uv, conf):
     return const, views, points, inliers
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
 @pytest.mark.parametrize("rig", [h36m_rig("S1"), ring_rig([0, 100, 200, 290])], ids=["h36m", "ring"])
-def test_refinement_never_increases_the_error(rig):
+def test_refinement_never_increases_the_error(rig, compiled):
     _, uv, conf, _ = _scene(rig, 3000, 3.0, 0.2)
     const, views, start, inliers = _stages(rig, uv, conf)
     maps = views.whiten * np.where(inliers, views.confidence, 0.0)
     before = evaluate(const, views, maps, inliers, start)["cost"]
     for iterations in (1, 3, 10):
-        after = evaluate(const, views, maps, inliers, refine(const, views, start, inliers, iterations))["cost"]
+        refined = refine(const, views, start, inliers, iterations, compiled)
+        after = evaluate(const, views, maps, inliers, refined)["cost"]
         finite = np.isfinite(before)
         assert (after[finite] <= before[finite]).all()
         assert after[finite].sum() < before[finite].sum()
 
 
-def test_refinement_reaches_the_scipy_optimum():
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+def test_refinement_reaches_the_scipy_optimum(compiled):
     rig = h36m_rig("S1")
     _, uv, conf, _ = _scene(rig, 40, 3.0, 0.0)
     const, views, start, inliers = _stages(rig, uv, conf)
-    ours = refine(const, views, start, inliers, 10)
+    ours = refine(const, views, start, inliers, 10, compiled)
     maps = views.whiten * np.where(inliers, views.confidence, 0.0)
     for i in range(40):  # reference optimiser, one point at a time (test only)
         cams = [c for c in range(4) if inliers[c, i]]
@@ -145,6 +148,28 @@ def test_refinement_reaches_the_scipy_optimum():
 
         ref = least_squares(residuals, start[:, i], xtol=1e-14, ftol=1e-14, gtol=1e-14).x
         np.testing.assert_allclose(ours[:, i], ref, atol=1e-7)
+
+
+@pytest.mark.parametrize("rig", [h36m_rig("S9"), ring_rig([0, 100, 200, 290, 45, 160])], ids=["h36m", "ring6"])
+def test_compiled_refinement_gives_the_numpy_points(rig):
+    """The compiled LM loop takes the same steps as the numpy reference: the same points to rounding (the
+    accept / reject decisions agree), NaN where the start is NaN, a start behind a camera left alone, the
+    same statuses through triangulate."""
+    _, uv, conf, _ = _scene(rig, 5000, 3.0, 0.2)
+    const, views, start, inliers = _stages(rig, uv, conf)
+    start[:, :50] = np.nan  # no hypothesis
+    start[:, 50:100] = const.center[:, None] - 50.0  # far away, behind cameras
+    for iterations in (0, 1, 3, 10):
+        numpy_path = refine(const, views, start, inliers, iterations, compiled=False)
+        compiled = refine(const, views, start, inliers, iterations, compiled=True)
+        np.testing.assert_array_equal(np.isnan(compiled), np.isnan(numpy_path))
+        np.testing.assert_allclose(compiled, numpy_path, rtol=0, atol=1e-8)
+        assert (compiled[:, :50] != compiled[:, :50]).all()
+    a = triangulate(rig, uv, conf, "ransac", refine=True, compiled=False, temporal=False)
+    b = triangulate(rig, uv, conf, "ransac", refine=True, compiled=True, temporal=False)
+    np.testing.assert_array_equal(a.status, b.status)
+    np.testing.assert_array_equal(a.inliers, b.inliers)
+    np.testing.assert_allclose(a.points, b.points, rtol=0, atol=1e-8)
 
 
 def test_refinement_lowers_the_error_of_noisy_points():

@@ -186,7 +186,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: M
             points = fit_inliers(const, normals, inliers)
         unchecked = unchecked_views(const, views, normals, inliers, threshold)
         if opts.refine and opts.refine_iterations:
-            points = refine(const, views, points, inliers, opts.refine_iterations)
+            points = refine(const, views, points, inliers, opts.refine_iterations, opts.compiled)
         weight = np.where(inliers, views.confidence, 0.0)
     status = point_status(const, views, points, weight, available, ambiguous, opts.min_views, opts.min_ray_angle,
                           unchecked)

@@ -25,7 +25,7 @@ _UP3 = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # order of symmetric 3x
 
 
 def refine(const: RigConstants, views: Views, points: np.ndarray, inliers: np.ndarray,
-           iterations: int) -> np.ndarray:
+           iterations: int, compiled: bool = False) -> np.ndarray:
     """Refine points on their inlier views.
 
     Args:
@@ -34,12 +34,18 @@ def refine(const: RigConstants, views: Views, points: np.ndarray, inliers: np.nd
         points: (3, n) m world, the starting points (NaN ones stay NaN).
         inliers: (C, n) bool, the views to fit.
         iterations: LM iterations.
+        compiled: run the same steps point by point in the compiled loop (:mod:`.refine_kernel`; the
+            same points to rounding); False: this numpy reference.
 
     Returns:
         (3, n) m world, refined points (never with a larger weighted error than the start).
     """
     maps = views.whiten * np.where(inliers, views.confidence, 0.0)  # (4, C, n): w S
     used = inliers & (views.confidence > 0)
+    if compiled:
+        from spine3d.triangulation.refine_kernel import refine_points  # numba: imported on first use
+
+        return refine_points(const.pose, views.x, views.y, maps, used, points, iterations, INITIAL_DAMPING)
     rot_h, rot_g = rotation_maps(const.R)
     state = evaluate(const, views, maps, used, points)
     damping = np.full(points.shape[1], INITIAL_DAMPING)
