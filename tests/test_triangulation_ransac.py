@@ -217,3 +217,40 @@ def test_uniform_hash_is_uniform_and_deterministic():
     assert abs(u.mean() - 0.5) < 0.005 and abs(np.corrcoef(u[0], u[1])[0, 1]) < 0.02
     np.testing.assert_array_equal(uniform_hash(7, np.arange(50_000, 60_000), 4), u[:, 50_000:60_000])
     assert not np.array_equal(uniform_hash(8, np.arange(10), 4), u[:, :10])
+
+
+@pytest.mark.parametrize("rig", [h36m_rig("S9"), ring_rig([0, 100, 200, 290, 45, 160])], ids=["h36m", "ring6"])
+def test_compiled_leave_one_out_check_flags_the_numpy_points(rig):
+    """The compiled leave-one-out check (ransac_kernel) flags exactly the points the numpy reference flags, on
+    consensus sets with outliers among three or more views and on random inlier sets (many flagged)."""
+    from spine3d.triangulation.ransac import unchecked_views
+
+    _, uv, conf, _ = _scene(rig, 6000, 3.0, 0.3)
+    const, views, _, inliers = _stages(rig, uv, conf)
+    normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+    rng = np.random.default_rng(3)
+    random_sets = views.usable & (rng.random(inliers.shape) < 0.8)  # outliers kept as "inliers": flagged
+    for sets in (inliers, random_sets):
+        for threshold in (2.0, 8.0, 40.0):
+            numpy_flags = unchecked_views(const, views, normals, sets, threshold)
+            compiled = unchecked_views(const, views, normals, sets, threshold, compiled=True)
+            np.testing.assert_array_equal(compiled, numpy_flags)
+    assert 0 < unchecked_views(const, views, normals, random_sets, 8.0).mean() < 1
+
+
+def test_leave_one_out_check_flags_a_prediction_behind_the_left_out_camera():
+    """Camera 0 sees the mirror image of a point behind it (what x / z gives for z < 0): the other views'
+    point reprojects onto it exactly, and only the cheirality of the prediction flags it, on both paths."""
+    from spine3d.triangulation.ransac import unchecked_views
+
+    rig = ring_rig([0, 150, 180, 210])
+    rng = np.random.default_rng(5)
+    c0 = rig[0].center
+    behind = c0 + rng.uniform(0.3, 0.6, (200, 1)) * (c0 - [0.0, 0.0, 1.0]) + rng.normal(0, 0.05, (200, 3))
+    uv = rig.project(behind)
+    assert (rig[0].world_to_camera(behind)[:, 2] < 0).all() and np.isfinite(uv).all()
+    const, views, _, _ = _stages(rig, uv, np.ones((4, 200)))
+    normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+    every = np.ones((4, 200), bool)
+    for compiled in (False, True):
+        assert unchecked_views(const, views, normals, every, 5.0, compiled=compiled).all()

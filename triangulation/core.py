@@ -184,7 +184,7 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: M
         else:
             inliers, ambiguous = inliers & views.usable, np.zeros(uv.shape[1], dtype=bool)
             points = fit_inliers(const, normals, inliers)
-        unchecked = unchecked_views(const, views, normals, inliers, threshold)
+        unchecked = unchecked_views(const, views, normals, inliers, threshold, compiled=opts.compiled)
         if opts.refine and opts.refine_iterations:
             points = refine(const, views, points, inliers, opts.refine_iterations, opts.compiled)
         weight = np.where(inliers, views.confidence, 0.0)

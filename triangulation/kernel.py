@@ -140,7 +140,7 @@ def _linear(uv, conf, weighted, threshold, min_views, sin2, start, stop, intrins
                                      y[c], bad)
             invalid[0] += _accumulate(conf[c, block], weighted, threshold, projection[c], x[c], y[c], usable[c],
                                       count, m, w2sum)
-        _solve(m, center, scale, p, n)
+        solve_block(m, center, scale, p, n)
         for c in range(cams):  # loop over cameras: cheirality of the views used
             _behind(p, usable[c], pose[c], behind, n)
         _finish(p, count, m, w2sum, behind, min_views, sin2, points[3 * first:3 * (first + n)], num_views[block],
@@ -243,7 +243,7 @@ def _accumulate(conf, weighted, threshold, projection, x, y, usable, count, m, w
 
 
 @jit
-def _solve(m, center, scale, p, n):
+def solve_block(m, center, scale, p, n):
     """p (3, n) = the linear-LS points of the summed normal matrices m (10, n) (dlt.solve_normal, steps = 0)."""
     for i in range(n):
         m00, m01, m02, m03, m11, m12, m13, m22, m23 = m[0, i], m[1, i], m[2, i], m[3, i], m[4, i], m[5, i], \

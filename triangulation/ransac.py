@@ -21,7 +21,7 @@ from itertools import combinations
 
 import numpy as np
 
-from spine3d.calibration.dlt import solve_normal
+from spine3d.calibration.dlt import POWER_STEPS, solve_normal
 from spine3d.triangulation.reprojection import camera_points, squared_errors, whitened_residuals
 from spine3d.calibration.views import RigConstants, Views
 
@@ -208,7 +208,7 @@ def _fit(const: RigConstants, normals: np.ndarray, inliers: np.ndarray, fallback
 
 
 def unchecked_views(const: RigConstants, views: Views, normals: np.ndarray, inliers: np.ndarray, threshold: float,
-                    factor: float = 2.0) -> np.ndarray:
+                    factor: float = 2.0, compiled: bool = False) -> np.ndarray:
     """(n,) bool: some inlier view is not predicted by the other inliers (leave-one-out check).
 
     For each inlier view, the confidence-weighted DLT of the other inliers must reproject into it
@@ -220,9 +220,16 @@ def unchecked_views(const: RigConstants, views: Views, normals: np.ndarray, inli
 
     Args:
         normals: (C, 10, n) per-view normal matrices; inliers: (C, n) bool; threshold: px.
+        compiled: the same check in a compiled loop (:mod:`.ransac_kernel`, the same flags); False: this numpy
+            reference (also used when :mod:`spine3d.calibration.dlt` solves by power steps).
     """
-    total = (normals * inliers[:, None, :]).sum(axis=0)
     limit = (factor * threshold) ** 2
+    if compiled and not POWER_STEPS:
+        from spine3d.triangulation.ransac_kernel import unchecked_points  # numba: imported on first use
+
+        return unchecked_points(normals, inliers, views.x, views.y, views.whiten, const.pose, const.center,
+                                const.scale, limit)
+    total = (normals * inliers[:, None, :]).sum(axis=0)
     flagged = np.zeros(inliers.shape[1], dtype=bool)
     three = inliers.sum(axis=0) >= 3
     for c in range(inliers.shape[0]):  # loop over cameras: leave each one out
