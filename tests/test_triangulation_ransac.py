@@ -254,3 +254,28 @@ def test_leave_one_out_check_flags_a_prediction_behind_the_left_out_camera():
     every = np.ones((4, 200), bool)
     for compiled in (False, True):
         assert unchecked_views(const, views, normals, every, 5.0, compiled=compiled).all()
+
+
+@pytest.mark.parametrize("rig", [h36m_rig("S9"), ring_rig([0, 100, 200, 290, 45, 160]),
+                                 ring_rig([0, 5, 180, 185, 90, 270, 60, 240])], ids=["h36m", "ring6", "facing8"])
+def test_compiled_consensus_gives_the_numpy_consensus(rig):
+    """Every camera pair hypothesised in the compiled loop (ransac_kernel) gives the numpy reference's winners:
+    the same inliers and ambiguity, the same points to rounding, with outliers, missing views, nearly parallel
+    pairs (facing8: cameras 5 deg apart and facing each other) and thresholds from tight to loose."""
+    _, uv, conf, _ = _scene(rig, 6000, 3.0, 0.3)
+    rng = np.random.default_rng(9)
+    uv[rng.random(uv.shape[:2]) < 0.15] = np.nan  # missing views
+    conf[rng.random(conf.shape) < 0.05] = 0.1  # below the confidence threshold
+    const = rig_constants(rig)
+    views = prepare_views(const, uv, conf, 0.3, whiten=True)
+    normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+    ambiguous_seen = 0
+    for threshold, angle, rival in ((2.0, 10.0, 10.0), (8.0, 10.0, 10.0), (40.0, 3.0, 2.0), (8.0, 0.0, 0.0)):
+        ref = consensus(const, views, normals, threshold, angle, 8, rival_distance=rival)
+        got = consensus(const, views, normals, threshold, angle, 8, rival_distance=rival, compiled=True)
+        np.testing.assert_array_equal(got[1], ref[1])
+        np.testing.assert_array_equal(got[2], ref[2])
+        np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(ref[0]))
+        np.testing.assert_allclose(got[0], ref[0], rtol=0, atol=1e-9)
+        ambiguous_seen += ref[2].sum()
+    assert ambiguous_seen > 0

@@ -86,7 +86,7 @@ def ray_directions(const: RigConstants, views: Views) -> np.ndarray:
 
 def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold: float, min_ray_angle: float,
               max_pair_views: int, seed: int = 0, first_index: int = 0,
-              rival_distance: float = 10.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              rival_distance: float = 10.0, compiled: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best pair hypothesis per point.
 
     Args:
@@ -97,6 +97,9 @@ def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold:
         min_ray_angle: deg, minimum angle between a pair's rays (and from 180 deg).
         max_pair_views, seed, first_index: see :func:`pair_indices`.
         rival_distance: thresholds; see ``ambiguous`` below (0: never ambiguous).
+        compiled: with every pair hypothesised (2 <= C <= ``max_pair_views``), the same search in a compiled
+            loop (:mod:`.ransac_kernel`); False: this numpy reference (also used when
+            :mod:`spine3d.calibration.dlt` solves by power steps).
 
     Returns:
         points: (3, n) m, the winning hypothesis (NaN where none is valid).
@@ -107,6 +110,11 @@ def consensus(const: RigConstants, views: Views, normals: np.ndarray, threshold:
     """
     thr2 = threshold * threshold
     max_cos2 = np.cos(np.radians(min_ray_angle)) ** 2
+    if compiled and 2 <= len(const.R) <= max_pair_views and not POWER_STEPS:
+        from spine3d.triangulation.ransac_kernel import pair_consensus  # numba: imported on first use
+
+        return pair_consensus(normals, views.usable, views.x, views.y, views.whiten, const.pose, const.center,
+                              const.scale, threshold, max_cos2, rival_distance)
     rays = ray_directions(const, views)
     keys, all_points, all_err2, all_inliers = [], [], [], []
     for a, b in pair_indices(views.usable, views.confidence, max_pair_views, seed, first_index):  # camera pairs

@@ -1,23 +1,48 @@
-"""Compiled leave-one-out check of a RANSAC consensus, with numba: the loop form of
-:func:`spine3d.triangulation.ransac.unchecked_views`.
+"""Compiled stages of RANSAC, with numba: the loop forms of :func:`spine3d.triangulation.ransac.consensus`
+(every camera pair: rigs with at most ``max_pair_views`` cameras) and of
+:func:`spine3d.triangulation.ransac.unchecked_views` (the leave-one-out check).
 
-For every point with three or more inlier views and each of them: the confidence-weighted DLT of the
-other inliers (their summed normal matrices, solved by the adjugate as :func:`spine3d.calibration.dlt.solve_normal`
-with no power steps, the linear kernel's :func:`spine3d.triangulation.kernel.solve_block`), projected into the
-left-out camera, must land within ``factor`` x threshold px (first-order pixel residual through the
-whitening map) and in front of it. Blocks of 256 points go through each step as a branch-free loop
-(as :mod:`.kernel`); the numpy function stays the reference (``TriangulationOptions.compiled = False``)
-and the tests check the two flag the same points. Compiled once per installation and releasing the GIL.
+Both take blocks of points through the numpy functions' steps, each step one branch-free loop over the
+block (as :mod:`.kernel`): a pair hypothesis is the adjugate solve of the two views' summed normal matrices
+(:func:`spine3d.calibration.dlt.solve_normal` with no power steps, the linear kernel's
+:func:`spine3d.triangulation.kernel.solve_block`), scored by its views' first-order pixel errors through
+the whitening maps, the winner and its rivals chosen by the same rules in the same pair order; the
+leave-one-out prediction is the other inliers' solve, projected into the left-out camera. The numpy
+functions stay the reference (``TriangulationOptions.compiled = False``); the tests check that both give
+the same points to rounding, inliers, ambiguity and flags. Compiled once per installation and releasing the GIL.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from spine3d.calibration.lens.compiled import jit
+from spine3d.calibration.lens.compiled import inline, jit
 from spine3d.triangulation.kernel import solve_block
 
 _BLOCK = 256  # points per pass (their temporaries stay in L1 / L2)
+
+
+def pair_consensus(normals: np.ndarray, usable: np.ndarray, x: np.ndarray, y: np.ndarray, whiten: np.ndarray,
+                   pose: np.ndarray, center: np.ndarray, scale: float, threshold: float, max_cos2: float,
+                   rival_distance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best hypothesis over every camera pair per point (see :func:`spine3d.triangulation.ransac.consensus`).
+
+    Args:
+        normals: (C, 10, n) per-view normal matrices; usable: (C, n) bool.
+        x, y: (C, n) undistorted normalised observations; whiten: (4, C, n) their pixel-whitening maps.
+        pose: (C, 3, 4) [R | t] world -> camera, m; center (3,) m and scale m: the conditioning.
+        threshold: px; max_cos2: the squared cosine of the smallest angle between a pair's rays;
+        rival_distance: thresholds (0: never ambiguous).
+
+    Returns:
+        points (3, n) m (NaN: no valid hypothesis), inliers (C, n) bool, ambiguous (n,) bool.
+    """
+    cams, n = usable.shape
+    first, second = np.triu_indices(cams, 1)  # itertools.combinations order
+    points, inliers, ambiguous = np.empty((3, n)), np.empty((cams, n), dtype=np.bool_), np.empty(n, dtype=np.bool_)
+    _consensus(normals, usable, x, y, whiten, np.ascontiguousarray(pose), np.ascontiguousarray(center), float(scale),
+               float(threshold), float(max_cos2), float(rival_distance), first, second, points, inliers, ambiguous)
+    return points, inliers, ambiguous
 
 
 def unchecked_points(normals: np.ndarray, inliers: np.ndarray, x: np.ndarray, y: np.ndarray, whiten: np.ndarray,
@@ -62,7 +87,7 @@ def _unchecked(normals, inliers, x, y, whiten, pose, center, scale, limit, flagg
                       inliers[c, first:first + k], count, limit, flagged[first:first + k], k)
 
 
-@jit
+@inline
 def _predicts(p, pose, x, y, s00, s01, s10, s11, inlier, count, limit, flagged, n):
     """flagged (n,) |= this inlier view of a point with three or more is not predicted by the others' point p (3, n)."""
     r00, r01, r02, t0 = pose[0, 0], pose[0, 1], pose[0, 2], pose[0, 3]
@@ -75,3 +100,108 @@ def _predicts(p, pose, x, y, s00, s01, s10, s11, inlier, count, limit, flagged, 
         a, b = s00[i] * du + s01[i] * dv, s10[i] * du + s11[i] * dv
         predicted = (a * a + b * b <= limit) & (z > 0.0)  # False for NaN
         flagged[i] |= inlier[i] & (count[i] >= 3) & ~predicted
+
+
+@jit
+def _consensus(normals, usable, x, y, whiten, pose, center, scale, threshold, max_cos2, rival_distance, first,
+               second, points, inliers, ambiguous):
+    cams, n = usable.shape
+    pairs = first.shape[0]
+    thr2 = threshold * threshold
+    rays, m = np.empty((cams, 3, _BLOCK)), np.empty((10, _BLOCK))
+    keys, hyp = np.empty((pairs, _BLOCK)), np.empty((pairs, 3, _BLOCK))
+    err2, agree = np.empty((pairs, cams, _BLOCK)), np.empty((pairs, cams, _BLOCK), dtype=np.bool_)
+    for start in range(0, n, _BLOCK):  # compiled loop over blocks of points
+        k = min(_BLOCK, n - start)
+        block = slice(start, start + k)
+        for c in range(cams):  # loop over cameras: unit viewing rays, world frame
+            _rays(pose[c], x[c, block], y[c, block], rays[c], k)
+        for h in range(pairs):  # loop over camera pairs: hypothesis, its errors and inliers, its score
+            a, b = first[h], second[h]
+            for e in range(10):
+                for i in range(k):
+                    m[e, i] = normals[a, e, start + i] + normals[b, e, start + i]
+            solve_block(m, center, scale, hyp[h], k)
+            for c in range(cams):
+                _hypothesis_errors(hyp[h], pose[c], x[c, block], y[c, block], whiten[0, c, block],
+                                   whiten[1, c, block], whiten[2, c, block], whiten[3, c, block], usable[c, block],
+                                   thr2, err2[h, c], agree[h, c], k)
+            _score(agree[h], err2[h], rays[a], rays[b], max_cos2, thr2, a, b, keys[h], k)
+        _choose(keys, hyp, err2, agree, threshold, rival_distance, points[:, block], inliers[:, block],
+                ambiguous[block], k)
+
+
+@jit
+def _rays(pose, x, y, rays, n):
+    """rays (3, n): R^T (x, y, 1), normalised (:func:`spine3d.triangulation.ransac.ray_directions`)."""
+    for i in range(n):
+        r0 = pose[0, 0] * x[i] + pose[1, 0] * y[i] + pose[2, 0]
+        r1 = pose[0, 1] * x[i] + pose[1, 1] * y[i] + pose[2, 1]
+        r2 = pose[0, 2] * x[i] + pose[1, 2] * y[i] + pose[2, 2]
+        norm = np.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+        rays[0, i], rays[1, i], rays[2, i] = r0 / norm, r1 / norm, r2 / norm
+
+
+@jit
+def _hypothesis_errors(p, pose, x, y, s00, s01, s10, s11, usable, thr2, err2, agree, n):
+    """One camera: the squared first-order pixel errors (n,) of the hypotheses p (3, n), and whether the view
+    agrees (usable, within the threshold, in front)."""
+    r00, r01, r02, t0 = pose[0, 0], pose[0, 1], pose[0, 2], pose[0, 3]
+    r10, r11, r12, t1 = pose[1, 0], pose[1, 1], pose[1, 2], pose[1, 3]
+    r20, r21, r22, t2 = pose[2, 0], pose[2, 1], pose[2, 2], pose[2, 3]
+    for i in range(n):
+        z = r20 * p[0, i] + r21 * p[1, i] + r22 * p[2, i] + t2
+        inv_z = 1.0 / z
+        du = (r00 * p[0, i] + r01 * p[1, i] + r02 * p[2, i] + t0) * inv_z - x[i]
+        dv = (r10 * p[0, i] + r11 * p[1, i] + r12 * p[2, i] + t1) * inv_z - y[i]
+        a, b = s00[i] * du + s01[i] * dv, s10[i] * du + s11[i] * dv
+        e = a * a + b * b
+        err2[i] = e
+        agree[i] = usable[i] & (e < thr2) & (z > 0.0)  # NaN compares False
+
+
+@jit
+def _score(agree, err2, ray_a, ray_b, max_cos2, thr2, a, b, keys, n):
+    """keys (n,): the inlier count less half the inliers' mean squared error in thresholds^2, -inf unless both
+    views of the pair agree and their rays are at least the smallest angle apart."""
+    for i in range(n):
+        count, sq = 0, 0.0
+        for c in range(agree.shape[0]):
+            count += agree[c, i]
+            sq += err2[c, i] if agree[c, i] else 0.0
+        cos = ray_a[0, i] * ray_b[0, i] + ray_a[1, i] * ray_b[1, i] + ray_a[2, i] * ray_b[2, i]
+        valid = agree[a, i] & agree[b, i] & (cos * cos <= max_cos2)
+        keys[i] = count - 0.5 * sq / (max(count, 1) * thr2) if valid else -np.inf
+
+
+@jit
+def _choose(keys, hyp, err2, agree, threshold, rival_distance, points, inliers, ambiguous, n):
+    """The first best-scoring hypothesis per point (points (3, n), inliers (C, n); NaN / none when no valid one)
+    and whether it has a rival (:func:`spine3d.triangulation.ransac.rivals`)."""
+    pairs, cams = agree.shape[0], agree.shape[1]
+    far2, outside2 = (rival_distance * threshold) ** 2, 4.0 * threshold * threshold
+    for i in range(n):
+        best = 0
+        for h in range(1, pairs):
+            if keys[h, i] > keys[best, i]:
+                best = h
+        found = keys[best, i] > -np.inf
+        count = 0
+        for c in range(cams):
+            inliers[c, i] = agree[best, c, i] & found
+            count += inliers[c, i]
+        for a in range(3):
+            points[a, i] = hyp[best, a, i] if found else np.nan
+        rival = False
+        for h in range(pairs):
+            counts, far, outside, different = 0, False, False, False
+            for c in range(cams):
+                counts += agree[h, c, i]
+                seen = err2[h, c, i] if inliers[c, i] else 0.0
+                far |= not seen <= far2  # NaN: far
+                outside |= not seen <= outside2
+                different |= agree[h, c, i] != inliers[c, i]
+            valid = keys[h, i] > -np.inf
+            rival |= valid & (counts == 2) & far & (count == 2)
+            rival |= valid & (counts == count) & different & outside & (count >= 3)
+        ambiguous[i] = found & rival & (rival_distance > 0.0)
