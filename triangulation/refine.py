@@ -118,15 +118,20 @@ def rotation_maps(R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def solve_symmetric3(h00, h01, h02, h11, h12, h22, g: np.ndarray) -> np.ndarray:
     """Solve symmetric 3x3 systems H x = g by the adjugate (Cramer); entries (n,), g (3, n) -> (3, n)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.stack(symmetric3_solution(h00, h01, h02, h11, h12, h22, *g))
+
+
+def symmetric3_solution(h00, h01, h02, h11, h12, h22, g0, g1, g2):
+    """The three components of H^-1 g for a symmetric 3x3 H (upper entries h..) by the adjugate: plain
+    arithmetic on scalars or arrays alike, so the compiled loop (:mod:`.refine_kernel`) compiles this very
+    function."""
     c00 = h11 * h22 - h12 * h12
     c01 = h02 * h12 - h01 * h22
     c02 = h01 * h12 - h02 * h11
     c11 = h00 * h22 - h02 * h02
     c12 = h01 * h02 - h00 * h12
     c22 = h00 * h11 - h01 * h01
-    g0, g1, g2 = g
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        inv_det = 1.0 / (h00 * c00 + h01 * c01 + h02 * c02)
-        return np.stack([(c00 * g0 + c01 * g1 + c02 * g2) * inv_det,
-                         (c01 * g0 + c11 * g1 + c12 * g2) * inv_det,
-                         (c02 * g0 + c12 * g1 + c22 * g2) * inv_det])
+    inv_det = 1.0 / (h00 * c00 + h01 * c01 + h02 * c02)
+    return ((c00 * g0 + c01 * g1 + c02 * g2) * inv_det, (c01 * g0 + c11 * g1 + c12 * g2) * inv_det,
+            (c02 * g0 + c12 * g1 + c22 * g2) * inv_det)

@@ -6,9 +6,9 @@ block with the block's temporaries in cache (as :mod:`.kernel` does for the line
 camera-frame point, weighted first-order residuals and the cost (:func:`.refine.evaluate`); the normal
 matrix and gradient, here summed from each view's world-frame Jacobian rows ``J_cam R`` (the numpy path
 rotates per-camera sums through :func:`.refine.rotation_maps`: the same matrices); the damped 3x3 solve
-by the adjugate (:func:`.refine.solve_symmetric3`); the same acceptance (a lower cost, never behind a
-used camera) and damping updates. The numpy path stays the reference (``TriangulationOptions.compiled =
-False``); tests check the two give the same points to rounding and the same statuses. Rounding differs in
+by the adjugate (the numpy path's own :func:`.refine.symmetric3_solution`, compiled); the same acceptance
+(a lower cost, never behind a used camera) and damping updates. The numpy path stays the reference
+(``TriangulationOptions.compiled = False``); tests check the two give the same points to rounding and the same statuses. Rounding differs in
 the last bits (fused multiply-adds, another summation order). Compiled once per installation
 (``cache=True``) and releasing the GIL, so the chunks run on every worker thread.
 """
@@ -18,6 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from spine3d.calibration.lens.compiled import inline, jit
+from spine3d.triangulation.refine import symmetric3_solution
+
+_solve3 = inline(symmetric3_solution)  # the numpy path's own adjugate solve, compiled
 
 
 def refine_points(pose: np.ndarray, x: np.ndarray, y: np.ndarray, maps: np.ndarray, used: np.ndarray,
@@ -132,21 +135,12 @@ def _normal_equations(pose, maps, state, h, n):
 
 @inline
 def _step(p, h, damping, q, n):
-    """q (3, n) = p - (H + damping diag(H))^-1 g, by the adjugate (as :func:`.refine.solve_symmetric3`)."""
+    """q (3, n) = p - (H + damping diag(H))^-1 g (H: h[:6] upper entries, g: h[6:])."""
     for i in range(n):
         scale = 1.0 + damping[i]
-        h00, h01, h02, h11, h12, h22 = h[0, i] * scale, h[1, i], h[2, i], h[3, i] * scale, h[4, i], h[5, i] * scale
-        g0, g1, g2 = h[6, i], h[7, i], h[8, i]
-        c00 = h11 * h22 - h12 * h12
-        c01 = h02 * h12 - h01 * h22
-        c02 = h01 * h12 - h02 * h11
-        c11 = h00 * h22 - h02 * h02
-        c12 = h01 * h02 - h00 * h12
-        c22 = h00 * h11 - h01 * h01
-        inv_det = 1.0 / (h00 * c00 + h01 * c01 + h02 * c02)
-        q[0, i] = p[0, i] - (c00 * g0 + c01 * g1 + c02 * g2) * inv_det
-        q[1, i] = p[1, i] - (c01 * g0 + c11 * g1 + c12 * g2) * inv_det
-        q[2, i] = p[2, i] - (c02 * g0 + c12 * g1 + c22 * g2) * inv_det
+        d0, d1, d2 = _solve3(h[0, i] * scale, h[1, i], h[2, i], h[3, i] * scale, h[4, i], h[5, i] * scale,
+                             h[6, i], h[7, i], h[8, i])
+        q[0, i], q[1, i], q[2, i] = p[0, i] - d0, p[1, i] - d1, p[2, i] - d2
 
 
 @inline
