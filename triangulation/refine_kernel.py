@@ -8,9 +8,10 @@ matrix and gradient, here summed from each view's world-frame Jacobian rows ``J_
 rotates per-camera sums through :func:`.refine.rotation_maps`: the same matrices); the damped 3x3 solve
 by the adjugate (the numpy path's own :func:`.refine.symmetric3_solution`, compiled); the same acceptance
 (a lower cost, never behind a used camera) and damping updates. The numpy path stays the reference
-(``TriangulationOptions.compiled = False``); tests check the two give the same points to rounding and the same statuses. Rounding differs in
-the last bits (fused multiply-adds, another summation order). Compiled once per installation
-(``cache=True``) and releasing the GIL, so the chunks run on every worker thread.
+(``TriangulationOptions.compiled = False``); tests check the two give the same points to rounding and
+the same statuses. Rounding differs in the last bits (fused multiply-adds, another summation order).
+Compiled once per installation (``cache=True``) and releasing the GIL, so the chunks run on every worker
+thread.
 """
 
 from __future__ import annotations
