@@ -3,8 +3,10 @@
 Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; chunks run on a
 thread pool (numpy and the compiled kernel release the GIL; BLAS products are kept on the calling
 thread, see :data:`spine3d.calibration.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
-compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else, like
-"ransac", through the numpy solvers. Nothing loops over frames, joints or points in Python: the
+compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else through the
+numpy solvers; "ransac" undistorts, refits and checks with numpy and runs its pair consensus,
+leave-one-out check and LM refinement through compiled loops (:mod:`.ransac_kernel`,
+:mod:`.refine_kernel`; ``compiled=False``: numpy throughout). Nothing loops over frames, joints or points in Python: the
 only Python loops are over chunks, cameras, camera pairs and iterations.
 
 Around the chunks: RANSAC's inlier threshold is measured first on a sample of the points

@@ -34,7 +34,7 @@ def refine(const: RigConstants, views: Views, points: np.ndarray, inliers: np.nd
         points: (3, n) m world, the starting points (NaN ones stay NaN).
         inliers: (C, n) bool, the views to fit.
         iterations: LM iterations.
-        compiled: run the same steps point by point in the compiled loop (:mod:`.refine_kernel`; the
+        compiled: run the same steps in the compiled loop (:mod:`.refine_kernel`, blocks of points; the
             same points to rounding); False: this numpy reference.
 
     Returns:
