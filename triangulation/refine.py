@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from spine3d.triangulation.reprojection import camera_points
+from spine3d.triangulation.solve3 import symmetric3_solution
 from spine3d.calibration.views import RigConstants, Views
 
 INITIAL_DAMPING = 1e-3  # lambda of (H + lambda diag(H)) at the first step
@@ -120,18 +121,3 @@ def solve_symmetric3(h00, h01, h02, h11, h12, h22, g: np.ndarray) -> np.ndarray:
     """Solve symmetric 3x3 systems H x = g by the adjugate (Cramer); entries (n,), g (3, n) -> (3, n)."""
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return np.stack(symmetric3_solution(h00, h01, h02, h11, h12, h22, *g))
-
-
-def symmetric3_solution(h00, h01, h02, h11, h12, h22, g0, g1, g2):
-    """The three components of H^-1 g for a symmetric 3x3 H (upper entries h..) by the adjugate: plain
-    arithmetic on scalars or arrays alike, so the compiled loop (:mod:`.refine_kernel`) compiles this very
-    function."""
-    c00 = h11 * h22 - h12 * h12
-    c01 = h02 * h12 - h01 * h22
-    c02 = h01 * h12 - h02 * h11
-    c11 = h00 * h22 - h02 * h02
-    c12 = h01 * h02 - h00 * h12
-    c22 = h00 * h11 - h01 * h01
-    inv_det = 1.0 / (h00 * c00 + h01 * c01 + h02 * c02)
-    return ((c00 * g0 + c01 * g1 + c02 * g2) * inv_det, (c01 * g0 + c11 * g1 + c12 * g2) * inv_det,
-            (c02 * g0 + c12 * g1 + c22 * g2) * inv_det)

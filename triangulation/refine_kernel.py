@@ -6,7 +6,7 @@ block with the block's temporaries in cache (as :mod:`.kernel` does for the line
 camera-frame point, weighted first-order residuals and the cost (:func:`.refine.evaluate`); the normal
 matrix and gradient, here summed from each view's world-frame Jacobian rows ``J_cam R`` (the numpy path
 rotates per-camera sums through :func:`.refine.rotation_maps`: the same matrices); the damped 3x3 solve
-by the adjugate (the numpy path's own :func:`.refine.symmetric3_solution`, compiled); the same acceptance
+by the adjugate (the numpy path's own :func:`.solve3.symmetric3_solution`, compiled); the same acceptance
 (a lower cost, never behind a used camera) and damping updates. The numpy path stays the reference
 (``TriangulationOptions.compiled = False``); tests check the two give the same points to rounding and
 the same statuses. Rounding differs in the last bits (fused multiply-adds, another summation order).
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from spine3d.calibration.lens.compiled import inline, jit
-from spine3d.triangulation.refine import symmetric3_solution
+from spine3d.triangulation.solve3 import symmetric3_solution
 
 _solve3 = inline(symmetric3_solution)  # the numpy path's own adjugate solve, compiled
 
