@@ -33,12 +33,12 @@ def whitened_residuals(views: Views, cam_points: np.ndarray) -> tuple[np.ndarray
     Returns:
         r0, r1: (C, n) px, the two components of ``S (pi(X) - x)`` (meaningless where not usable).
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
+    s00, s01, s10, s11 = views.whiten
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a point on a camera's plane: inf, NaN
         inv_z = 1.0 / cam_points[:, 2]
         du = cam_points[:, 0] * inv_z - views.x
         dv = cam_points[:, 1] * inv_z - views.y
-    s00, s01, s10, s11 = views.whiten
-    return s00 * du + s01 * dv, s10 * du + s11 * dv
+        return s00 * du + s01 * dv, s10 * du + s11 * dv
 
 
 def squared_errors(views: Views, cam_points: np.ndarray) -> np.ndarray:
