@@ -25,7 +25,9 @@ output: a 3D result npz (README "Formats"): 'points' (T, J, 3) mm, frame 'camera
         other joints (e.g. the vertebrae from a BODY_25B detector), weigh it accordingly. Joints the
         model's training data lacks (SIMSPINE-37 on Human3.6M: eyes, ears, toes, heels) are NaN.
 model:  without --checkpoint, the default checkpoint shipped inside spine3d (README, "Lifters": how it
-        was trained and what it scores); it reads any layout's keypoints from any camera.
+        was trained and what it scores); it reads any layout's keypoints from any camera. It is trained on
+        synthetic motion only: on real motion unlike it, expect errors far above the synthetic scores
+        (README measures a real one-leg balancing trial: worse than that trial's constant mean pose).
 """
 
 
