@@ -279,3 +279,38 @@ def test_compiled_consensus_gives_the_numpy_consensus(rig):
         np.testing.assert_allclose(got[0], ref[0], rtol=0, atol=1e-9)
         ambiguous_seen += ref[2].sum()
     assert ambiguous_seen > 0
+
+
+@pytest.mark.parametrize("rig", [h36m_rig("S9"), ring_rig([0, 100, 200, 290, 45, 160])], ids=["h36m", "ring6"])
+def test_compiled_refit_gives_the_numpy_refit(rig):
+    """The compiled refit (ransac_kernel.refit_points) re-selects the same inliers as the numpy reference and
+    gives the same points to rounding: from consensus winners, from sets with outlier views added (the last
+    selection drops them) or an inlier dropped (the rounds grow it back), and from no hypothesis (NaN), with
+    0 to 3 rounds. Left out: points whose fit rests on fewer than two views at some step (their "point" is
+    rounding noise of a rank-deficient solve, and a status keeps no point with fewer than two views)."""
+    _, uv, conf, _ = _scene(rig, 6000, 3.0, 0.3)
+    const = rig_constants(rig)
+    views = prepare_views(const, uv, conf, 0.3, whiten=True)
+    normals = view_normal_matrices(const, views.x, views.y, views.confidence)
+    points, inliers, _ = consensus(const, views, normals, 8.0, 10.0, 8)
+    rng = np.random.default_rng(4)
+    added = inliers | (views.usable & (rng.random(inliers.shape) < 0.3))
+    drop = rng.integers(0, len(rig), inliers.shape[1])
+    dropped = inliers & ~((np.arange(len(rig))[:, None] == drop) & (inliers.sum(axis=0) >= 3))
+    changed_any = 0
+    for start, sets in ((points, inliers), (points, added), (points, dropped), (np.full_like(points, np.nan), inliers)):
+        for rounds in (0, 1, 3):
+            ref = refit(const, views, normals, start, sets, 8.0, rounds)
+            got = refit(const, views, normals, start, sets, 8.0, rounds, compiled=True)
+            posed = (ref[1].sum(axis=0) >= 2) & (sets.sum(axis=0) >= 2)
+            assert posed.sum() > 2500
+            np.testing.assert_array_equal(got[1][:, posed], ref[1][:, posed])
+            np.testing.assert_array_equal(np.isnan(got[0][:, posed]), np.isnan(ref[0][:, posed]))
+            np.testing.assert_allclose(got[0][:, posed], ref[0][:, posed], rtol=0, atol=1e-9)
+            changed_any += int((ref[1] != sets).any(axis=0).sum())
+    assert changed_any > 1000
+    far, found = points + 10.0, np.isfinite(points[0])  # no view near: the refit degenerates, the start stays
+    for compiled in (False, True):
+        fit, chosen = refit(const, views, normals, far, np.zeros_like(inliers), 8.0, 1, compiled=compiled)
+        np.testing.assert_array_equal(fit[:, found], far[:, found])
+        assert not chosen.any()

@@ -183,7 +183,8 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: M
             points, inliers, ambiguous = consensus(const, views, normals, threshold, opts.min_ray_angle,
                                                    opts.max_pair_views, opts.seed, first_index, opts.rival_distance,
                                                    opts.compiled)
-            points, inliers = refit(const, views, normals, points, inliers, threshold, opts.local_optimization)
+            points, inliers = refit(const, views, normals, points, inliers, threshold, opts.local_optimization,
+                                    opts.compiled)
         else:
             inliers, ambiguous = inliers & views.usable, np.zeros(uv.shape[1], dtype=bool)
             points = fit_inliers(const, normals, inliers)

@@ -174,7 +174,7 @@ def rivals(keys: np.ndarray, all_inliers: np.ndarray, all_err2: np.ndarray, inli
 
 
 def refit(const: RigConstants, views: Views, normals: np.ndarray, points: np.ndarray, inliers: np.ndarray,
-          threshold: float, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+          threshold: float, rounds: int, compiled: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Confidence-weighted DLT on the inliers, then ``rounds`` of inlier re-selection and refit.
 
     A re-selected inlier set replaces the previous one only when it is at least as large. Last, the
@@ -185,10 +185,17 @@ def refit(const: RigConstants, views: Views, normals: np.ndarray, points: np.nda
     Args:
         points: (3, n) m, the hypotheses; inliers: (C, n) bool, their inliers.
         normals: (C, 10, n) confidence-weighted per-view normal matrices.
+        compiled: the same rounds in a compiled loop (:mod:`.ransac_kernel`); False: this numpy reference
+            (also used when :mod:`spine3d.calibration.dlt` solves by power steps).
 
     Returns:
         points (3, n) m and inliers (C, n) bool (hypothesis kept where the refit degenerates).
     """
+    if compiled and not POWER_STEPS:
+        from spine3d.triangulation.ransac_kernel import refit_points  # numba: imported on first use
+
+        return refit_points(normals, views.usable, views.x, views.y, views.whiten, const.pose, const.center,
+                            const.scale, points, inliers, threshold, rounds)
     thr2 = threshold * threshold
     fit = _fit(const, normals, inliers, points)
     for _ in range(rounds):

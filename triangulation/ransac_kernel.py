@@ -1,13 +1,15 @@
 """Compiled stages of RANSAC, with numba: the loop forms of :func:`spine3d.triangulation.ransac.consensus`
-(every camera pair: rigs with at most ``max_pair_views`` cameras) and of
-:func:`spine3d.triangulation.ransac.unchecked_views` (the leave-one-out check).
+(every camera pair: rigs with at most ``max_pair_views`` cameras), :func:`spine3d.triangulation.ransac.refit`
+(the weighted refit and inlier re-selection) and :func:`spine3d.triangulation.ransac.unchecked_views` (the
+leave-one-out check).
 
 Both take blocks of points through the numpy functions' steps, each step one branch-free loop over the
 block (as :mod:`.kernel`): a pair hypothesis is the adjugate solve of the two views' summed normal matrices
 (:func:`spine3d.calibration.dlt.solve_normal` with no power steps, the linear kernel's
 :func:`spine3d.triangulation.kernel.solve_block`), scored by its views' first-order pixel errors through
-the whitening maps, the winner and its rivals chosen by the same rules in the same pair order; the
-leave-one-out prediction is the other inliers' solve, projected into the left-out camera. The numpy
+the whitening maps, the winner and its rivals chosen by the same rules in the same pair order; a refit
+solves the inliers' summed normal matrices and re-selects the views within the threshold by the same
+rules; the leave-one-out prediction is the other inliers' solve, projected into the left-out camera. The numpy
 functions stay the reference (``TriangulationOptions.compiled = False``); the tests check that both give
 the same points to rounding, inliers, ambiguity and flags. Compiled once per installation and releasing the GIL.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spine3d.calibration.lens.compiled import inline, jit
+from spine3d.calibration.lens.compiled import finite, inline, jit
 from spine3d.triangulation.kernel import solve_block
 
 _BLOCK = 256  # points per pass (their temporaries stay in L1 / L2)
@@ -43,6 +45,24 @@ def pair_consensus(normals: np.ndarray, usable: np.ndarray, x: np.ndarray, y: np
     _consensus(normals, usable, x, y, whiten, np.ascontiguousarray(pose), np.ascontiguousarray(center), float(scale),
                float(threshold), float(max_cos2), float(rival_distance), first, second, points, inliers, ambiguous)
     return points, inliers, ambiguous
+
+
+def refit_points(normals: np.ndarray, usable: np.ndarray, x: np.ndarray, y: np.ndarray, whiten: np.ndarray,
+                 pose: np.ndarray, center: np.ndarray, scale: float, points: np.ndarray, inliers: np.ndarray,
+                 threshold: float, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """The confidence-weighted refit of each point's inliers, ``rounds`` of re-selection, and the final check
+    (see :func:`spine3d.triangulation.ransac.refit`; arguments as :func:`pair_consensus`).
+
+    Args:
+        points: (3, n) m, the hypotheses; inliers: (C, n) bool, theirs.
+
+    Returns:
+        points (3, n) m and inliers (C, n) bool.
+    """
+    fit, chosen = np.empty_like(points), np.array(inliers, dtype=np.bool_, order="C")
+    _refit(normals, usable, x, y, whiten, np.ascontiguousarray(pose), np.ascontiguousarray(center), float(scale),
+           np.ascontiguousarray(points), float(threshold) ** 2, int(rounds), fit, chosen)
+    return fit, chosen
 
 
 def unchecked_points(normals: np.ndarray, inliers: np.ndarray, x: np.ndarray, y: np.ndarray, whiten: np.ndarray,
@@ -205,3 +225,78 @@ def _choose(keys, hyp, err2, agree, threshold, rival_distance, points, inliers, 
             rival |= valid & (counts == 2) & far & (count == 2)
             rival |= valid & (counts == count) & different & outside & (count >= 3)
         ambiguous[i] = found & rival & (rival_distance > 0.0)
+
+
+@jit
+def _refit(normals, usable, x, y, whiten, pose, center, scale, points, thr2, rounds, fit, inliers):
+    """``fit`` (3, n) and ``inliers`` (C, n, in: the hypotheses' inliers) after the refit rounds, in blocks."""
+    cams, n = usable.shape
+    m, p = np.empty((10, _BLOCK)), np.empty((3, _BLOCK))
+    err2, candidate = np.empty((cams, _BLOCK)), np.empty((cams, _BLOCK), dtype=np.bool_)
+    for start in range(0, n, _BLOCK):  # compiled loop over blocks of points
+        k = min(_BLOCK, n - start)
+        block = slice(start, start + k)
+        f, chosen = fit[:, block], inliers[:, block]
+        f[:, :] = points[:, block]
+        _fit(normals[:, :, block], chosen, center, scale, m, p, f, k)
+        for _ in range(rounds):  # loop over rounds of re-selection
+            _candidates(f, pose, x[:, block], y[:, block], whiten[:, :, block], usable[:, block], thr2, err2,
+                        candidate, k)
+            for i in range(k):
+                grow = 0
+                for c in range(cams):
+                    grow += candidate[c, i]
+                    grow -= chosen[c, i]
+                for c in range(cams):
+                    chosen[c, i] = candidate[c, i] if grow >= 0 else chosen[c, i]
+            _fit(normals[:, :, block], chosen, center, scale, m, p, f, k)
+        _candidates(f, pose, x[:, block], y[:, block], whiten[:, :, block], usable[:, block], thr2, err2,
+                    candidate, k)
+        for i in range(k):  # the last selection: the views within the threshold of the final point
+            changed = False
+            for c in range(cams):
+                changed |= candidate[c, i] != chosen[c, i]
+            for c in range(cams):
+                chosen[c, i] = candidate[c, i] if changed else chosen[c, i]
+            candidate[0, i] = changed  # reused as the flag of the points refitted once more
+        _fit_where(normals[:, :, block], chosen, candidate[0], center, scale, m, p, f, k)
+
+
+@inline
+def _fit(normals, inliers, center, scale, m, p, fit, n):
+    """fit (3, n) = the weighted DLT of the inlier views where it is finite (else kept)."""
+    _sum_normals(normals, inliers, m, n)
+    solve_block(m, center, scale, p, n)
+    for i in range(n):
+        ok = finite(p[0, i]) & finite(p[1, i]) & finite(p[2, i])
+        for a in range(3):
+            fit[a, i] = p[a, i] if ok else fit[a, i]
+
+
+@inline
+def _fit_where(normals, inliers, where, center, scale, m, p, fit, n):
+    """As :func:`_fit`, only for the points ``where`` (n,) is True."""
+    _sum_normals(normals, inliers, m, n)
+    solve_block(m, center, scale, p, n)
+    for i in range(n):
+        ok = where[i] & finite(p[0, i]) & finite(p[1, i]) & finite(p[2, i])
+        for a in range(3):
+            fit[a, i] = p[a, i] if ok else fit[a, i]
+
+
+@inline
+def _sum_normals(normals, inliers, m, n):
+    """m (10, n): the summed normal matrices of the inlier views (:func:`spine3d.triangulation.ransac.fit_inliers`)."""
+    m[:, :n] = 0.0
+    for c in range(normals.shape[0]):
+        for e in range(10):
+            for i in range(n):
+                m[e, i] += normals[c, e, i] if inliers[c, i] else 0.0
+
+
+@inline
+def _candidates(p, pose, x, y, whiten, usable, thr2, err2, candidate, n):
+    """candidate (C, n): the usable views within the threshold of the points p (3, n), in front."""
+    for c in range(pose.shape[0]):
+        _hypothesis_errors(p, pose[c], x[c], y[c], whiten[0, c], whiten[1, c], whiten[2, c], whiten[3, c],
+                           usable[c], thr2, err2[c], candidate[c], n)
