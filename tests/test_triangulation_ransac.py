@@ -314,3 +314,22 @@ def test_compiled_refit_gives_the_numpy_refit(rig):
         fit, chosen = refit(const, views, normals, far, np.zeros_like(inliers), 8.0, 1, compiled=compiled)
         np.testing.assert_array_equal(fit[:, found], far[:, found])
         assert not chosen.any()
+
+
+def test_points_solved_in_parts_on_threads_equal_one_solve():
+    """solve_parts (the inlier-threshold sample, the temporal pass's re-solved points) splits points across
+    worker threads: the outputs equal one solve_chunk call, with RANSAC's view sampling (12 cameras) and with
+    given inlier sets."""
+    from spine3d.triangulation.config import TriangulationOptions
+    from spine3d.triangulation.core import solve_chunk, solve_parts
+
+    rig = ring_rig(np.arange(12) * 30.0)
+    _, uv, conf, _ = _scene(rig, 5000, 2.0, 0.2)
+    const = rig_constants(rig)
+    opts = TriangulationOptions().updated(chunk_size=700, num_threads=3, refine=True)
+    given = np.random.default_rng(2).random((12, 5000)) < 0.6
+    for inliers in (None, given):
+        one = solve_chunk(const, uv, conf, "ransac", opts, 0, 6.0, inliers)
+        parts = solve_parts(const, uv, conf, "ransac", opts, 6.0, inliers)
+        for key, value in one.items():
+            np.testing.assert_array_equal(parts[key], value)

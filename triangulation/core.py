@@ -11,7 +11,8 @@ only Python loops are over chunks, cameras, camera pairs and iterations.
 
 Around the chunks: RANSAC's inlier threshold is measured first on a sample of the points
 (:mod:`.noise`), and for sequences (a batch shape (T, J, ...)) a temporal pass follows
-(:mod:`.temporal`): stable view sets over time (RANSAC) and the temporal check of 2-view points.
+(:mod:`.temporal`): stable view sets over time (RANSAC) and the temporal check of 2-view points. Both
+run on the same worker threads (:func:`solve_parts`; the checks in time by groups of series).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from spine3d.triangulation.threads import thread_map
 from spine3d.calibration.views import RigConstants, prepare_views, rig_constants
 
 _ALLOCATOR_BLOCK = 16 * 2 ** 20  # bytes; see _raise_allocator_thresholds
+MIN_PART = 1024  # points: the smallest part solve_parts hands a worker thread (smaller ones cost more than they save)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +121,7 @@ def triangulate(rig: CameraRig, points2d: Any, confidence: Any = None, method: M
     threshold = float("nan")
     if METHODS[method].robust:
         _check_values(uv, conf)
-        threshold = inlier_threshold(partial(solve_chunk, const, method=method, opts=opts), uv, conf, opts)
+        threshold = inlier_threshold(partial(solve_parts, const, method=method, opts=opts), uv, conf, opts)
     # every entry is written by exactly one chunk; points are stored (n, 3), the output layout
     out = {"points": np.empty((n, 3)), "inliers": np.empty((len(rig), n), bool),
            "reprojection_error": np.empty(n), "num_views": np.empty(n, np.int64),
@@ -197,6 +199,24 @@ def solve_chunk(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: M
     return outputs(const, uv, points, inliers, status)
 
 
+def solve_parts(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method: Method, opts: TriangulationOptions,
+                threshold: float | None = None, inliers: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """:func:`solve_chunk` of n points split into contiguous parts solved on the worker threads: the same
+    outputs as one call (a point's RANSAC draws depend on its index only). Parts hold at most
+    ``opts.chunk_size`` points and at least :data:`MIN_PART` (one part when n is smaller)."""
+    n = uv.shape[1]
+    parts = max(-(-n // opts.chunk_size), min(opts.threads, n // MIN_PART), 1)
+    bounds = np.linspace(0, n, parts + 1).astype(np.int64)
+
+    def solve(k: int) -> dict[str, np.ndarray]:
+        sl = slice(bounds[k], bounds[k + 1])
+        return solve_chunk(const, uv[:, sl], conf[:, sl], method, opts, sl.start, threshold,
+                           None if inliers is None else inliers[:, sl])
+
+    solved = list(thread_map(solve, range(parts), opts.threads))
+    return {key: np.concatenate([s[key] for s in solved], axis=-1) for key in solved[0]}
+
+
 def outputs(const: RigConstants, uv: np.ndarray, points: np.ndarray, inliers: np.ndarray,
             status: np.ndarray) -> dict[str, np.ndarray]:
     """The output arrays of n points: solved points (3, n) m, their views (C, n) bool and status (n,)
@@ -225,7 +245,7 @@ def _temporal_pass(const: RigConstants, uv: np.ndarray, conf: np.ndarray, method
                                   opts.stable_factor * threshold)
         changed = np.flatnonzero((stable.reshape(cams, -1) != out["inliers"]).any(axis=0))
         if changed.size:
-            new = solve_chunk(const, uv[:, changed], conf[:, changed], method, opts,
+            new = solve_parts(const, uv[:, changed], conf[:, changed], method, opts,
                               inliers=stable.reshape(cams, -1)[:, changed])
             # a stable set must still be a consensus: every view of it within the threshold of its refit
             fits = ~(new["inliers"] & ~(new["view_errors"] <= threshold)).any(axis=0) & kept(new["status"])
