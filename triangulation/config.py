@@ -57,7 +57,7 @@ class TriangulationOptions:
             ok points farther are spikes.
         seed: random seed of the view sampling (only used when C > max_pair_views).
         compiled: run "dlt" and "weighted" through the compiled kernel (:mod:`spine3d.triangulation.kernel`), and
-            RANSAC's pair consensus, leave-one-out check (:mod:`spine3d.triangulation.ransac_kernel`) and LM
+            RANSAC's pair consensus, refit, leave-one-out check (:mod:`spine3d.triangulation.ransac_kernel`) and LM
             refinement (:mod:`spine3d.triangulation.refine_kernel`) through compiled loops; the same results as
             the numpy path to rounding (tests check statuses and masks are equal); False: the numpy reference.
         chunk_size: points per work unit (cache-sized; also the progress-bar step).

@@ -4,7 +4,7 @@ Points are flattened to N = prod(batch shape) and solved in cache-sized chunks; 
 thread pool (numpy and the compiled kernel release the GIL; BLAS products are kept on the calling
 thread, see :data:`spine3d.calibration.dlt.SINGLE_THREAD_WORK`). "dlt" and "weighted" go through the
 compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else through the
-numpy solvers; "ransac" undistorts, refits and checks with numpy and runs its pair consensus,
+numpy solvers; "ransac" undistorts and checks statuses with numpy and runs its pair consensus, refit,
 leave-one-out check and LM refinement through compiled loops (:mod:`.ransac_kernel`,
 :mod:`.refine_kernel`; ``compiled=False``: numpy throughout). Nothing loops over frames, joints or points in Python: the
 only Python loops are over chunks, cameras, camera pairs and iterations.
