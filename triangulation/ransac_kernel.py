@@ -3,7 +3,7 @@
 (the weighted refit and inlier re-selection) and :func:`spine3d.triangulation.ransac.unchecked_views` (the
 leave-one-out check).
 
-Both take blocks of points through the numpy functions' steps, each step one branch-free loop over the
+Each takes blocks of points through the numpy function's steps, each step one branch-free loop over the
 block (as :mod:`.kernel`): a pair hypothesis is the adjugate solve of the two views' summed normal matrices
 (:func:`spine3d.calibration.dlt.solve_normal` with no power steps, the linear kernel's
 :func:`spine3d.triangulation.kernel.solve_block`), scored by its views' first-order pixel errors through
