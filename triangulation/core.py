@@ -6,8 +6,8 @@ thread, see :data:`spine3d.calibration.dlt.SINGLE_THREAD_WORK`). "dlt" and "weig
 compiled per-point kernel (:mod:`spine3d.triangulation.kernel`) when the lenses allow, else through the
 numpy solvers; "ransac" undistorts and checks statuses with numpy and runs its pair consensus, refit,
 leave-one-out check and LM refinement through compiled loops (:mod:`.ransac_kernel`,
-:mod:`.refine_kernel`; ``compiled=False``: numpy throughout). Nothing loops over frames, joints or points in Python: the
-only Python loops are over chunks, cameras, camera pairs and iterations.
+:mod:`.refine_kernel`; ``compiled=False``: numpy throughout). Nothing loops over frames, joints or
+points in Python: the only Python loops are over chunks, cameras, camera pairs and iterations.
 
 Around the chunks: RANSAC's inlier threshold is measured first on a sample of the points
 (:mod:`.noise`), and for sequences (a batch shape (T, J, ...)) a temporal pass follows

@@ -233,12 +233,13 @@ def _refit(normals, usable, x, y, whiten, pose, center, scale, points, thr2, rou
     cams, n = usable.shape
     m, p = np.empty((10, _BLOCK)), np.empty((3, _BLOCK))
     err2, candidate = np.empty((cams, _BLOCK)), np.empty((cams, _BLOCK), dtype=np.bool_)
+    every = np.ones(_BLOCK, dtype=np.bool_)  # refit every point (the last refit: only the changed ones)
     for start in range(0, n, _BLOCK):  # compiled loop over blocks of points
         k = min(_BLOCK, n - start)
         block = slice(start, start + k)
         f, chosen = fit[:, block], inliers[:, block]
         f[:, :] = points[:, block]
-        _fit(normals[:, :, block], chosen, center, scale, m, p, f, k)
+        _fit(normals[:, :, block], chosen, every, center, scale, m, p, f, k)
         for _ in range(rounds):  # loop over rounds of re-selection
             _candidates(f, pose, x[:, block], y[:, block], whiten[:, :, block], usable[:, block], thr2, err2,
                         candidate, k)
@@ -249,7 +250,7 @@ def _refit(normals, usable, x, y, whiten, pose, center, scale, points, thr2, rou
                     grow -= chosen[c, i]
                 for c in range(cams):
                     chosen[c, i] = candidate[c, i] if grow >= 0 else chosen[c, i]
-            _fit(normals[:, :, block], chosen, center, scale, m, p, f, k)
+            _fit(normals[:, :, block], chosen, every, center, scale, m, p, f, k)
         _candidates(f, pose, x[:, block], y[:, block], whiten[:, :, block], usable[:, block], thr2, err2,
                     candidate, k)
         for i in range(k):  # the last selection: the views within the threshold of the final point
@@ -259,23 +260,13 @@ def _refit(normals, usable, x, y, whiten, pose, center, scale, points, thr2, rou
             for c in range(cams):
                 chosen[c, i] = candidate[c, i] if changed else chosen[c, i]
             candidate[0, i] = changed  # reused as the flag of the points refitted once more
-        _fit_where(normals[:, :, block], chosen, candidate[0], center, scale, m, p, f, k)
+        _fit(normals[:, :, block], chosen, candidate[0], center, scale, m, p, f, k)
 
 
 @inline
-def _fit(normals, inliers, center, scale, m, p, fit, n):
-    """fit (3, n) = the weighted DLT of the inlier views where it is finite (else kept)."""
-    _sum_normals(normals, inliers, m, n)
-    solve_block(m, center, scale, p, n)
-    for i in range(n):
-        ok = finite(p[0, i]) & finite(p[1, i]) & finite(p[2, i])
-        for a in range(3):
-            fit[a, i] = p[a, i] if ok else fit[a, i]
-
-
-@inline
-def _fit_where(normals, inliers, where, center, scale, m, p, fit, n):
-    """As :func:`_fit`, only for the points ``where`` (n,) is True."""
+def _fit(normals, inliers, where, center, scale, m, p, fit, n):
+    """fit (3, n) = the weighted DLT of the inlier views, for the points ``where`` (n,) is True and the DLT
+    finite (elsewhere kept)."""
     _sum_normals(normals, inliers, m, n)
     solve_block(m, center, scale, p, n)
     for i in range(n):
